@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libsodium-dev libsqlite3-dev
   mosquitto mosquitto-clients curl wrk
-  python3 python3-paho-mqtt python3-websockets
+  python3 python3-pytest python3-paho-mqtt python3-websockets
 )
 if [[ "${SWITCHBOARD_FUZZ:-0}" == 1 ]]; then
   packages+=(clang libclang-rt-14-dev)

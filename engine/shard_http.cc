@@ -1,0 +1,414 @@
+// The HTTP side of a shard: request framing (keep-alive, pipelining, chunked bodies), the
+// operational endpoints, and the sender end of direct messages.
+#include <cinttypes>
+#include <cstring>
+#include <string>
+
+#include "engine/log.h"
+#include "engine/session.h"
+#include "engine/shard.h"
+#include "engine/shard_set.h"
+#include "net/http/encoding.h"
+#include "net/http/response.h"
+#include "net/proxy/proxy_protocol.h"
+
+namespace sb::engine {
+
+namespace {
+
+// Appends to a connection's output queue (the http::ByteSink the response writers use).
+struct OutputSink {
+  Shard* shard;
+  Connection* c;
+  void Append(std::string_view bytes);
+};
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string* out) : out_(out) { out_->push_back('{'); }
+  JsonWriter& Field(std::string_view key, std::string_view value) {
+    Key(key);
+    out_->push_back('"');
+    http::AppendJsonEscaped(*this, value);
+    out_->push_back('"');
+    return *this;
+  }
+  JsonWriter& Number(std::string_view key, uint64_t value) {
+    Key(key);
+    out_->append(std::to_string(value));
+    return *this;
+  }
+  void Append(std::string_view bytes) { out_->append(bytes); }
+  std::string& Close() {
+    out_->push_back('}');
+    return *out_;
+  }
+
+ private:
+  void Key(std::string_view key) {
+    if (!first_) out_->push_back(',');
+    first_ = false;
+    out_->push_back('"');
+    out_->append(key);
+    out_->append("\":");
+  }
+  std::string* out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void OutputSink::Append(std::string_view bytes) { shard->QueueOutputBytes(c, bytes); }
+
+void Shard::QueueOutputBytes(Connection* c, std::string_view bytes) { QueueOutput(c, bytes.data(), bytes.size()); }
+
+// ---------------------------------------------------------------------------------------
+// PROXY protocol (either listener)
+
+size_t Shard::ProcessProxyHeader(Connection* c, const uint8_t* data, size_t size) {
+  std::span<const uint8_t> buffer(data, size);
+  proxy::ProxyParseResult result = proxy::ParseProxyHeader(buffer, 16 + 1024);
+  if (result.status == proxy::ProxyParseStatus::kNeedMore) return 0;
+  if (result.status == proxy::ProxyParseStatus::kError) {
+    LOG_WARN("shard=%u event=proxy_header_rejected why=\"%s\"", id_, result.error);
+    CloseConnection(c, "bad PROXY header");
+    return size;
+  }
+  const proxy::ProxyInfo& info = result.info;
+  if (!info.local && (info.family == proxy::AddressFamily::kInet || info.family == proxy::AddressFamily::kInet6)) {
+    c->peer.family = info.family == proxy::AddressFamily::kInet ? AF_INET : AF_INET6;
+    c->peer.port = info.source.port;
+    std::memcpy(c->peer.address, info.source.ip.data(), 16);
+  }
+  c->state = c->protocol == Protocol::kMqtt ? ConnState::kAwaitConnect : ConnState::kActive;
+  return result.consumed;
+}
+
+// ---------------------------------------------------------------------------------------
+// Framing
+
+size_t Shard::ProcessHttp(Connection* c, const uint8_t* data, size_t size) {
+  const Limits& limits = config_->limits;
+  http::Limits head_limits{limits.http_max_head_bytes, limits.http_max_headers};
+  size_t used = 0;
+  while (used < size && !c->awaiting && !c->close_after_flush && c->state == ConnState::kActive) {
+    std::string_view buffer(reinterpret_cast<const char*>(data + used), size - used);
+    http::RequestHead& head = scratch_head_;
+    http::ParseResult parsed = http::ParseRequestHead(buffer, head_limits, &head);
+    if (parsed.status == http::ParseStatus::kNeedMore) break;
+    if (parsed.status == http::ParseStatus::kError) {
+      metrics_.http_bad_requests.Add();
+      RespondError(c, parsed.error.http_status, parsed.error.reason, /*close=*/true);
+      return size;
+    }
+    const bool direct = head.path.substr(0, 13) == "/connections/";
+    const uint64_t body_limit = direct ? limits.max_direct_payload : limits.http_max_body;
+    std::string_view body;
+    size_t request_bytes = parsed.consumed_bytes;
+    if (head.chunked) {
+      // Measure first (the decoder is stateless across calls here); decode once complete.
+      http::ChunkedDecoder measure(body_limit);
+      size_t body_size = 0;
+      auto result = measure.Decode(buffer.substr(parsed.consumed_bytes), [&](std::string_view piece) { body_size += piece.size(); });
+      if (result.status == http::ParseStatus::kError) {
+        metrics_.http_bad_requests.Add();
+        if (result.error.http_status == 413) {
+          RespondDirectOrPlainError(c, direct, 413, "PAYLOAD_TOO_LARGE", "The request body exceeds the limit.");
+        } else {
+          RespondError(c, result.error.http_status, result.error.reason, true);
+        }
+        c->keep_alive = false;
+        CloseAfterFlush(c);
+        return size;
+      }
+      if (result.status == http::ParseStatus::kNeedMore) {
+        MaybeSendContinue(c, head);
+        break;
+      }
+      body_scratch_.clear();
+      body_scratch_.reserve(body_size);
+      http::ChunkedDecoder decoder(body_limit);
+      decoder.Decode(buffer.substr(parsed.consumed_bytes), [&](std::string_view piece) { body_scratch_.append(piece); });
+      body = body_scratch_;
+      request_bytes += result.consumed_bytes;
+    } else if (head.content_length && *head.content_length > 0) {
+      if (*head.content_length > body_limit) {
+        // Refuse before reading a byte of it; the unread body makes the connection unusable.
+        RespondDirectOrPlainError(c, direct, 413, "PAYLOAD_TOO_LARGE",
+                                  "The payload of " + std::to_string(*head.content_length) +
+                                      " bytes exceeds the limit of " + std::to_string(body_limit) + " bytes.");
+        c->keep_alive = false;
+        CloseAfterFlush(c);
+        return size;
+      }
+      if (buffer.size() - parsed.consumed_bytes < *head.content_length) {
+        MaybeSendContinue(c, head);
+        break;
+      }
+      body = buffer.substr(parsed.consumed_bytes, *head.content_length);
+      request_bytes += *head.content_length;
+    }
+    used += request_bytes;
+    c->continue_sent = false;
+    c->keep_alive = head.keep_alive && !draining_;
+    metrics_.http_requests.Add();
+    HandleHttpRequest(c, head, body);
+    if (!c->awaiting && !c->keep_alive) {
+      CloseAfterFlush(c);
+      return size;
+    }
+  }
+  return used;
+}
+
+void Shard::MaybeSendContinue(Connection* c, const http::RequestHead& head) {
+  if (head.expect_continue && !c->continue_sent) {
+    c->continue_sent = true;
+    QueueOutputBytes(c, http::kContinueResponse);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes
+
+void Shard::HandleHttpRequest(Connection* c, const http::RequestHead& head, std::string_view body) {
+  std::string_view encoded_client_id;
+  if (MatchDirectRoute(head.path, &encoded_client_id)) {
+    if (head.method != "POST") {
+      static const http::HeaderField kAllow[] = {{"Allow", "POST"}};
+      std::string json;
+      JsonWriter(&json).Field("message", "Use POST to send a direct message.").Field("reason", "METHOD_NOT_ALLOWED").Field("traceId", NewTraceId()).Close();
+      metrics_.CountDirect(405, 0);
+      RespondJson(c, 405, json, false, kAllow);
+      return;
+    }
+    HandleDirectMessage(c, encoded_client_id, head, body);
+    return;
+  }
+  if (head.path == "/health") {
+    if (head.method != "GET" && head.method != "HEAD") return RespondError(c, 405, "use GET", false);
+    std::string json;
+    JsonWriter writer(&json);
+    writer.Field("status", draining_ || set_->draining() ? "draining" : "ok").Number("shards", set_->size());
+    writer.Close();
+    RespondJson(c, draining_ || set_->draining() ? 503 : 200, json);
+    return;
+  }
+  if (head.path == "/metrics") {
+    if (head.method != "GET") return RespondError(c, 405, "use GET", false);
+    std::string text = RenderMetrics();
+    OutputSink sink{this, c};
+    http::ResponseHead response;
+    response.status = 200;
+    response.content_type = "text/plain; version=0.0.4";
+    response.close_connection = !c->keep_alive;
+    (void)http::WriteResponse(sink, response, text);
+    return;
+  }
+  RespondError(c, 404, "no such route", false);
+}
+
+void Shard::RespondJson(Connection* c, int status, std::string_view json, bool close,
+                        std::span<const http::HeaderField> extra) {
+  OutputSink sink{this, c};
+  http::ResponseHead response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.close_connection = close || !c->keep_alive;
+  response.extra_headers = extra;
+  if (close) c->keep_alive = false;
+  (void)http::WriteResponse(sink, response, json);
+}
+
+void Shard::RespondError(Connection* c, int status, std::string_view message, bool close) {
+  std::string json;
+  JsonWriter(&json).Number("status", status).Field("message", message).Close();
+  RespondJson(c, status, json, close);
+}
+
+void Shard::RespondDirectOrPlainError(Connection* c, bool direct, int status, std::string_view reason, std::string message) {
+  if (!direct) return RespondError(c, status, message, true);
+  metrics_.CountDirect(status, 0);
+  std::string json;
+  JsonWriter(&json).Field("message", message).Field("reason", reason).Field("traceId", NewTraceId()).Close();
+  RespondJson(c, status, json, true);
+}
+
+std::string Shard::NewTraceId() {
+  char buffer[40];
+  // Unique per process run: shard, start time and a per-shard counter.
+  std::snprintf(buffer, sizeof(buffer), "%02x%08" PRIx64 "%06" PRIx64, unsigned(id_), set_->started_at_ms() & 0xFFFFFFFF,
+                ++trace_counter_);
+  return buffer;
+}
+
+// ---------------------------------------------------------------------------------------
+// Direct messages: the sender end
+
+void Shard::HandleDirectMessage(Connection* c, std::string_view encoded_client_id, const http::RequestHead& head,
+                                std::string_view body) {
+  DirectError error;
+  DirectRequest* request = ParseDirectRequest(encoded_client_id, head, body, config_->limits, &error);
+  if (!request) {
+    metrics_.CountDirect(error.status, 0);
+    std::string json;
+    JsonWriter(&json).Field("message", error.message).Field("reason", error.reason).Field("traceId", NewTraceId()).Close();
+    RespondJson(c, error.status, json);
+    return;
+  }
+  if (!c->sender_rate.Take(now_ms_)) {
+    DirectRequest::Free(request);
+    metrics_.CountDirect(429, 0);
+    std::string json;
+    JsonWriter(&json)
+        .Field("message", "The sender exceeded its direct message request rate.")
+        .Field("reason", "SENDER_RATE_EXCEEDED")
+        .Field("traceId", NewTraceId())
+        .Close();
+    RespondJson(c, 429, json);
+    return;
+  }
+  request->token = (uint64_t(c->generation) << 32) | c->index;
+  request->origin_shard = id_;
+  request->accepted_us = now_us_;
+  c->awaiting = true;
+  c->awaiting_since_us = now_us_;
+  uint16_t owner = OwnerOf(request->client_id);
+  if (owner == id_) {
+    DeliverDirect(request);
+  } else {
+    MailItem item{};
+    item.kind = MailItem::Kind::kDirectRequest;
+    item.ptr = request;
+    Send(owner, item);
+  }
+}
+
+void Shard::OnDirectResult(uint64_t token, uint64_t packed) {
+  uint32_t index = static_cast<uint32_t>(token);
+  uint32_t generation = static_cast<uint32_t>(token >> 32);
+  if (index >= connections_.size()) return;
+  Connection* c = connections_[index];
+  // The sender may have gone away (or its slot been reused) while the device was busy.
+  if (c->generation != generation || c->state != ConnState::kActive || !c->awaiting) return;
+  c->awaiting = false;
+  auto [outcome, puback_reason] = UnpackOutcome(packed);
+  OutcomeDescription d = DescribeOutcome(outcome);
+  metrics_.CountDirect(d.status, now_us_ - c->awaiting_since_us);
+  std::string json;
+  JsonWriter writer(&json);
+  if (outcome == DirectOutcome::kPubackRejected) {
+    char message[160];
+    std::snprintf(message, sizeof(message), "%s (reason code 0x%02x)", d.message, unsigned(puback_reason));
+    writer.Field("message", message);
+  } else {
+    writer.Field("message", d.message);
+  }
+  if (d.status != 200) writer.Field("reason", d.reason);
+  writer.Field("traceId", NewTraceId()).Close();
+  RespondJson(c, d.status, json);
+  if (!c->keep_alive) {
+    CloseAfterFlush(c);
+    return;
+  }
+  // Pipelined requests that waited behind this one go now.
+  if (c->input && c->input->readable() > 0) ProcessParkedInput(c);
+}
+
+// ---------------------------------------------------------------------------------------
+// /metrics
+
+std::string Shard::RenderMetrics() const {
+  std::string out;
+  out.reserve(8192);
+  char line[256];
+  auto gauge_header = [&](const char* name, const char* help, const char* type) {
+    std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    out.append(line);
+  };
+  auto per_shard = [&](const char* name, const char* help, const char* type, auto getter) {
+    gauge_header(name, help, type);
+    for (size_t i = 0; i < set_->size(); ++i) {
+      std::snprintf(line, sizeof(line), "%s{shard=\"%zu\"} %" PRIu64 "\n", name, i, uint64_t(getter(set_->shard(i))));
+      out.append(line);
+    }
+  };
+  gauge_header("switchboard_connections", "Open connections by protocol.", "gauge");
+  for (size_t i = 0; i < set_->size(); ++i) {
+    const ShardMetrics& m = set_->shard(i).metrics();
+    std::snprintf(line, sizeof(line), "switchboard_connections{shard=\"%zu\",protocol=\"mqtt\"} %" PRIu64 "\n", i, m.connections_mqtt.Get());
+    out.append(line);
+    std::snprintf(line, sizeof(line), "switchboard_connections{shard=\"%zu\",protocol=\"http\"} %" PRIu64 "\n", i, m.connections_http.Get());
+    out.append(line);
+  }
+  per_shard("switchboard_connections_accepted_total", "Connections accepted.", "counter",
+            [](const Shard& s) { return s.metrics().connections_accepted.Get(); });
+  per_shard("switchboard_connections_refused_total", "Connections refused at max-connections.", "counter",
+            [](const Shard& s) { return s.metrics().connections_refused.Get(); });
+  per_shard("switchboard_connections_handed_off_total", "MQTT connections moved to their owner shard after CONNECT.", "counter",
+            [](const Shard& s) { return s.metrics().connections_handed_off.Get(); });
+  per_shard("switchboard_mqtt_sessions", "Connected MQTT sessions.", "gauge",
+            [](const Shard& s) { return s.metrics().mqtt_sessions.Get(); });
+  per_shard("switchboard_mqtt_packets_received_total", "MQTT packets received.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_packets_in.Get(); });
+  per_shard("switchboard_mqtt_protocol_errors_total", "MQTT connections closed for protocol errors.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_protocol_errors.Get(); });
+  per_shard("switchboard_mqtt_publish_received_total", "PUBLISH packets received from clients.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_publish_in.Get(); });
+  per_shard("switchboard_mqtt_publish_sent_total", "PUBLISH packets sent to clients.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_publish_out.Get(); });
+  per_shard("switchboard_mqtt_dropped_qos0_total", "QoS 0 messages dropped for slow consumers.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_dropped_qos0.Get(); });
+  per_shard("switchboard_mqtt_slow_consumer_disconnects_total", "Clients disconnected for not reading.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_slow_consumer_disconnects.Get(); });
+  per_shard("switchboard_mqtt_takeovers_total", "Sessions taken over by a new connection with the same client ID.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_takeovers.Get(); });
+  per_shard("switchboard_mqtt_keepalive_timeouts_total", "Clients disconnected after 1.5x keep-alive of silence.", "counter",
+            [](const Shard& s) { return s.metrics().mqtt_keepalive_timeouts.Get(); });
+  per_shard("switchboard_http_requests_total", "HTTP requests.", "counter",
+            [](const Shard& s) { return s.metrics().http_requests.Get(); });
+  per_shard("switchboard_http_bad_requests_total", "HTTP requests rejected by the parser.", "counter",
+            [](const Shard& s) { return s.metrics().http_bad_requests.Get(); });
+  per_shard("switchboard_mailbox_items_total", "Cross-shard items received.", "counter",
+            [](const Shard& s) { return s.metrics().mailbox_items_in.Get(); });
+  per_shard("switchboard_mailbox_depth", "Cross-shard items waiting (approximate).", "gauge",
+            [](const Shard& s) { return const_cast<Shard&>(s).inbox().ApproxDepth(); });
+  per_shard("switchboard_routed_publishes_total", "PUBLISH hand-offs to other shards.", "counter",
+            [](const Shard& s) { return s.metrics().routed_publishes_out.Get(); });
+  per_shard("switchboard_recv_buffers_exhausted_total", "Times every provided receive buffer was in use.", "counter",
+            [](const Shard& s) { return s.metrics().recv_buffer_exhausted.Get(); });
+
+  gauge_header("switchboard_direct_messages_total", "Direct messages by HTTP status.", "counter");
+  for (size_t i = 0; i < set_->size(); ++i) {
+    const ShardMetrics& m = set_->shard(i).metrics();
+    for (int k = 0; k < kDirectStatusCount; ++k) {
+      std::snprintf(line, sizeof(line), "switchboard_direct_messages_total{shard=\"%zu\",status=\"%d\"} %" PRIu64 "\n", i,
+                    kDirectStatuses[k], m.direct_by_status[k].Get());
+      out.append(line);
+    }
+  }
+  gauge_header("switchboard_direct_latency_seconds", "Direct message latency, request to answer.", "histogram");
+  for (size_t i = 0; i < set_->size(); ++i) {
+    const ShardMetrics& m = set_->shard(i).metrics();
+    uint64_t cumulative = 0;
+    for (int b = 0; b <= kLatencyBucketCount; ++b) {
+      cumulative += m.direct_latency_buckets[b].Get();
+      if (b < kLatencyBucketCount) {
+        std::snprintf(line, sizeof(line), "switchboard_direct_latency_seconds_bucket{shard=\"%zu\",le=\"%g\"} %" PRIu64 "\n", i,
+                      kLatencyBucketsSeconds[b], cumulative);
+      } else {
+        std::snprintf(line, sizeof(line), "switchboard_direct_latency_seconds_bucket{shard=\"%zu\",le=\"+Inf\"} %" PRIu64 "\n", i,
+                      cumulative);
+      }
+      out.append(line);
+    }
+    std::snprintf(line, sizeof(line), "switchboard_direct_latency_seconds_sum{shard=\"%zu\"} %.6f\n", i,
+                  double(m.direct_latency_sum_us.Get()) / 1e6);
+    out.append(line);
+    std::snprintf(line, sizeof(line), "switchboard_direct_latency_seconds_count{shard=\"%zu\"} %" PRIu64 "\n", i, cumulative);
+    out.append(line);
+  }
+  return out;
+}
+
+}  // namespace sb::engine

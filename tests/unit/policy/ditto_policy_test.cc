@@ -1,0 +1,188 @@
+#include "policy/ditto_policy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sb::policy {
+namespace {
+
+using ::testing::HasSubstr;
+
+void ExpectRejected(std::string_view json, std::string_view code, std::string_view fragment) {
+  const Result<DittoPolicyDocument> result = ParseDittoPolicy(json);
+  ASSERT_FALSE(result.ok()) << json;
+  EXPECT_EQ(result.error().code, code) << result.error().message;
+  EXPECT_THAT(result.error().message, HasSubstr(std::string(fragment))) << json;
+}
+
+// Wraps a resources object into a one-entry policy.
+std::string WithResources(std::string_view resources) {
+  return R"({"entries":{"e":{"subjects":{"basic:a":{"type":"password"}},"resources":)" +
+         std::string(resources) + "}}}";
+}
+
+TEST(ParseDittoPolicy, SpecExample) {
+  const Result<DittoPolicyDocument> result = ParseDittoPolicy(R"({
+    "policyId":"org.acme:lamp-policy","entries":{"owner":{
+      "subjects":{"basic:alice":{"type":"password"}},
+      "resources":{"thing:/":{"grant":["READ","WRITE"],"revoke":[]},
+                   "message:/":{"grant":["READ","WRITE"],"revoke":[]},
+                   "message:/features/secret":{"grant":[],"revoke":["READ"]}}}}})");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const DittoPolicyDocument& document = result.value();
+  EXPECT_EQ(document.policy_id, "org.acme:lamp-policy");
+  ASSERT_EQ(document.entries.size(), 1u);
+  const DittoPolicyEntry& entry = document.entries[0];
+  EXPECT_EQ(entry.label, "owner");
+  ASSERT_EQ(entry.subjects.size(), 1u);
+  EXPECT_EQ(entry.subjects[0].id, "basic:alice");
+  EXPECT_EQ(entry.subjects[0].type, "password");
+  ASSERT_EQ(entry.resources.size(), 3u);
+  EXPECT_EQ(entry.resources[0].type, DittoResourceType::kThing);
+  EXPECT_EQ(entry.resources[0].path, "/");
+  EXPECT_EQ(entry.resources[0].grant, kReadPermission | kWritePermission);
+  EXPECT_EQ(entry.resources[2].type, DittoResourceType::kMessage);
+  EXPECT_EQ(entry.resources[2].path, "/features/secret");
+  EXPECT_EQ(entry.resources[2].grant, 0);
+  EXPECT_EQ(entry.resources[2].revoke, kReadPermission);
+}
+
+TEST(ParseDittoPolicy, OptionalAndIgnoredParts) {
+  const Result<DittoPolicyDocument> result = ParseDittoPolicy(R"({
+    "_revision":3,"_created":"2024-01-01T00:00:00Z","entries":{
+      "e":{"subjects":{"s:1":{"type":"t","announcement":{"beforeExpiry":"1h"}}},
+           "resources":{"thing:/attributes/":{"grant":["READ","EXECUTE"],"revoke":[]},
+                        "policy:":{"grant":["WRITE"],"revoke":[]}},
+           "importable":"never"}}})");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const DittoPolicyDocument& document = result.value();
+  EXPECT_EQ(document.policy_id, "");
+  const DittoPolicyEntry& entry = document.entries.at(0);
+  EXPECT_EQ(entry.resources[0].path, "/attributes");  // trailing slash ignored
+  EXPECT_EQ(entry.resources[0].grant, kReadPermission);  // EXECUTE accepted, ignored
+  EXPECT_EQ(entry.resources[1].type, DittoResourceType::kPolicy);
+  EXPECT_EQ(entry.resources[1].path, "/");  // "policy:" is the root
+}
+
+TEST(ParseDittoPolicy, EmptyEntriesAreValid) {
+  const Result<DittoPolicyDocument> result = ParseDittoPolicy(R"({"entries":{}})");
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result.value().entries.empty());
+}
+
+TEST(ParseDittoPolicy, RejectsMalformedDocuments) {
+  ExpectRejected("{\"entries\":", kDittoJsonInvalid, "invalid JSON");
+  ExpectRejected("[]", kDittoPolicyInvalid, "must be a JSON object");
+  ExpectRejected("{}", kDittoPolicyInvalid, "entries is required");
+  ExpectRejected(R"({"entries":[]})", kDittoPolicyInvalid, "entries must be an object");
+  ExpectRejected(R"({"entries":{},"owner":"x"})", kDittoPolicyInvalid,
+                 "unknown top-level field \"owner\"");
+  ExpectRejected(R"({"entries":{},"imports":{}})", kDittoPolicyInvalid, "imports");
+  ExpectRejected(R"({"entries":{},"entries":{}})", kDittoPolicyInvalid, "twice");
+}
+
+TEST(ParseDittoPolicy, RejectsBadPolicyIds) {
+  ExpectRejected(R"({"policyId":5,"entries":{}})", kDittoPolicyIdInvalid, "must be a string");
+  ExpectRejected(R"({"policyId":"no-colon","entries":{}})", kDittoPolicyIdInvalid,
+                 "\"no-colon\"");
+  ExpectRejected(R"({"policyId":"1ns:name","entries":{}})", kDittoPolicyIdInvalid, "not valid");
+  ExpectRejected(R"({"policyId":"ns:a/b","entries":{}})", kDittoPolicyIdInvalid, "not valid");
+  ExpectRejected(R"({"policyId":"ns:","entries":{}})", kDittoPolicyIdInvalid, "not valid");
+}
+
+TEST(ParseDittoPolicy, RejectsBadEntries) {
+  ExpectRejected(R"({"entries":{"":{"subjects":{},"resources":{}}}})", kDittoLabelInvalid,
+                 "label");
+  ExpectRejected(R"({"entries":{"e":{"subjects":{}}}})", kDittoPolicyInvalid,
+                 "entries[\"e\"].resources is required");
+  ExpectRejected(R"({"entries":{"e":{"resources":{}}}})", kDittoPolicyInvalid,
+                 "entries[\"e\"].subjects is required");
+  ExpectRejected(R"({"entries":{"e":{"subjects":{},"resources":{},"x":1}}})",
+                 kDittoPolicyInvalid, "unknown field \"x\"");
+  ExpectRejected(R"({"entries":{"e":{"subjects":{"s:1":{}},"resources":{}}}})",
+                 kDittoPolicyInvalid, "entries[\"e\"].subjects[\"s:1\"].type is required");
+  ExpectRejected(R"({"entries":{"e":{"subjects":{"s:1":{"type":"t","expiry":"2030-01-01"}},
+                   "resources":{}}}})",
+                 kDittoPolicyInvalid, "expiry is not supported");
+  ExpectRejected(R"({"entries":{"e":{"subjects":{"":{"type":"t"}},"resources":{}}}})",
+                 kDittoPolicyInvalid, "subject ID \"\"");
+  ExpectRejected(R"({"entries":{"e":{"subjects":{},"resources":{},"importable":"maybe"}}})",
+                 kDittoPolicyInvalid, "importable");
+}
+
+TEST(ParseDittoPolicy, RejectsBadResources) {
+  ExpectRejected(WithResources(R"({"feature:/":{"grant":[],"revoke":[]}})"),
+                 kDittoPolicyInvalid, "invalid resource \"feature:/\"");
+  ExpectRejected(WithResources(R"({"thing:attributes":{"grant":[],"revoke":[]}})"),
+                 kDittoPolicyInvalid, "invalid resource");
+  ExpectRejected(WithResources(R"({"thing:/a//b":{"grant":[],"revoke":[]}})"),
+                 kDittoPolicyInvalid, "invalid resource");
+  ExpectRejected(WithResources(R"({"thing:/":{"grant":["READ"]}})"), kDittoPolicyInvalid,
+                 ".revoke is required");
+  ExpectRejected(WithResources(R"({"thing:/":{"grant":["read"],"revoke":[]}})"),
+                 kDittoPolicyInvalid, "unknown permission \"read\"");
+  ExpectRejected(WithResources(R"({"thing:/":{"grant":"READ","revoke":[]}})"),
+                 kDittoPolicyInvalid, "must be a list of permissions");
+  ExpectRejected(WithResources(R"({"thing:/a":{"grant":[],"revoke":[]},
+                                   "thing:/a/":{"grant":[],"revoke":[]}})"),
+                 kDittoPolicyInvalid, "twice");
+  ExpectRejected(WithResources(R"({"thing:/":{"grant":[],"revoke":[],"extra":[]}})"),
+                 kDittoPolicyInvalid, "unknown field \"extra\"");
+}
+
+TEST(ParseDittoPolicy, EnforcesLimits) {
+  DittoPolicyLimits limits;
+  limits.max_path_segments = 2;
+  Result<DittoPolicyDocument> result =
+      ParseDittoPolicy(WithResources(R"({"thing:/a/b/c":{"grant":[],"revoke":[]}})"), limits);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.error().message, HasSubstr("deeper than 2 levels"));
+
+  limits = {};
+  limits.max_document_bytes = 10;
+  result = ParseDittoPolicy(R"({"entries":{}})", limits);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, kDittoPolicyTooLarge);
+}
+
+TEST(ParseDittoResourceKey, AcceptsValidKeysOnly) {
+  auto key = ParseDittoResourceKey("message:/features/lamp/inbox/messages/on");
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->type, DittoResourceType::kMessage);
+  EXPECT_EQ(key->path, "/features/lamp/inbox/messages/on");
+  EXPECT_TRUE(ParseDittoResourceKey("thing:/").has_value());
+  EXPECT_TRUE(ParseDittoResourceKey("thing:").has_value());
+  EXPECT_TRUE(ParseDittoResourceKey("thing:/a/").has_value());
+  EXPECT_FALSE(ParseDittoResourceKey("thing").has_value());
+  EXPECT_FALSE(ParseDittoResourceKey("things:/").has_value());
+  EXPECT_FALSE(ParseDittoResourceKey("thing:a").has_value());
+  EXPECT_FALSE(ParseDittoResourceKey("thing://").has_value());
+  EXPECT_FALSE(ParseDittoResourceKey("thing:/a\nb").has_value());
+}
+
+TEST(DittoPathSegments, SplitsOnSlashes) {
+  DittoPathSegments segments("/a/bc/d/");
+  std::string_view segment;
+  std::vector<std::string_view> seen;
+  while (segments.Next(&segment)) seen.push_back(segment);
+  EXPECT_EQ(seen, (std::vector<std::string_view>{"a", "bc", "d"}));
+  DittoPathSegments root("/");
+  EXPECT_FALSE(root.Next(&segment));
+}
+
+TEST(IsValidDittoEntityId, FollowsSpecRules) {
+  EXPECT_TRUE(IsValidDittoEntityId("org.acme:lamp-1"));
+  EXPECT_TRUE(IsValidDittoEntityId(":no-namespace"));
+  EXPECT_TRUE(IsValidDittoEntityId("a_b.c-d:x:y"));
+  EXPECT_FALSE(IsValidDittoEntityId("org..acme:x"));
+  EXPECT_FALSE(IsValidDittoEntityId("org.:x"));
+  EXPECT_FALSE(IsValidDittoEntityId("-org:x"));
+  EXPECT_FALSE(IsValidDittoEntityId("org:x/y"));
+  EXPECT_FALSE(IsValidDittoEntityId("org:x\ty"));
+  EXPECT_FALSE(IsValidDittoEntityId("org:" + std::string(300, 'x')));
+}
+
+}  // namespace
+}  // namespace sb::policy
