@@ -88,7 +88,7 @@ struct RequestHead {
 };
 
 // Parses the request head at the start of `buffer` into `*out` (whose previous contents are
-// overwritten). Does not allocate. Empty lines (CRLF) before the request line are skipped, as
+// overwritten; only meaningful when the result is kComplete). Does not allocate. Empty lines (CRLF) before the request line are skipped, as
 // RFC 9112 2.2 asks. Rejections:
 //   431  head longer than limits.max_head_bytes, or more than limits.max_headers headers;
 //   505  a well-formed version other than HTTP/1.0 and HTTP/1.1;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -198,6 +199,8 @@ struct Rejection {
   std::string request;
   int status;
 };
+
+void PrintTo(const Rejection& rejection, std::ostream* os) { *os << rejection.name; }
 
 class ParseRequestHeadRejects : public ::testing::TestWithParam<Rejection> {};
 
@@ -553,6 +556,8 @@ struct ChunkedRejection {
   int status;
   uint64_t max_body = 1 << 20;
 };
+
+void PrintTo(const ChunkedRejection& rejection, std::ostream* os) { *os << rejection.name; }
 
 class ChunkedDecoderRejects : public ::testing::TestWithParam<ChunkedRejection> {};
 
