@@ -85,7 +85,8 @@ class Parser {
     } else {
       SkipWhitespace();
       if (ParseQuery(&result.root, 1) && pos_ != text_.size()) {
-        Fail(pos_, "unexpected text after the final ')' (nothing, not even whitespace, may follow it)");
+        Fail(pos_,
+             "unexpected text after the final ')' (nothing, not even whitespace, may follow it)");
       }
     }
     if (failed_) {

@@ -101,7 +101,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   unlimited.max_length = SIZE_MAX;
   const sb::rql::ParseResult reparsed = sb::rql::Parse(normalized, unlimited);
   if (!reparsed.ok) Die("normalized text does not parse", input, normalized);
-  if (!SameTree(parsed.root, reparsed.root)) Die("normalized text parses differently", input, normalized);
+  if (!SameTree(parsed.root, reparsed.root)) {
+    Die("normalized text parses differently", input, normalized);
+  }
   const std::string twice = sb::rql::Normalize(reparsed.root);
   if (twice != normalized) Die("normalization is not stable", input, normalized + " vs " + twice);
 
@@ -123,7 +125,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool a = compiled.filter.Matches(fixed);
     const sb::rql::CompileResult recompiled = sb::rql::Compile(reparsed.root, options);
     if (!recompiled.ok) Die("normalized filter does not compile", input, normalized);
-    if (recompiled.filter.Matches(fixed) != a) Die("normalized filter evaluates differently", input, normalized);
+    if (recompiled.filter.Matches(fixed) != a) {
+      Die("normalized filter evaluates differently", input, normalized);
+    }
   }
   return 0;
 }

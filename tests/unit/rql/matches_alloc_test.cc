@@ -71,7 +71,8 @@ TEST(RqlMatchesAllocation, MatchesNeverAllocates) {
   constexpr const char* kThing = R"({
     "thingId": "org.acme:lamp-1",
     "attributes": {"n": 42, "d": 22.26, "big": 18446744073709551615, "s": "ccc_string",
-                   "numstr": "1.5e3", "long_numstr": "0.000000000000000000000000000000000000012345678901234567890",
+                   "numstr": "1.5e3",
+                   "long_numstr": "0.00000000000000000000000000000000000001234567890123456789",
                    "b": true, "z": null, "e": "", "o": {}, "tags": ["red", "green", {"x": 1}],
                    "rooms": [{"name": "kitchen", "t": 21}, {"name": "hall", "t": [18, [19]]}],
                    "modified": "2024-05-01T10:00:00.123Z"},
@@ -96,7 +97,8 @@ TEST(RqlMatchesAllocation, MatchesNeverAllocates) {
       "eq(attributes/rooms/name,\"hall\")",
       "eq(attributes/rooms/t,19)",
       "exists(features/lamp/properties/on)",
-      "and(empty(attributes/e),empty(attributes/o),empty(attributes/z),not(empty(attributes/tags)))",
+      "and(empty(attributes/e),empty(attributes/o),empty(attributes/z),"
+      "not(empty(attributes/tags)))",
       "empty(attributes/rooms/none)",
       "eq(_namespace,\"org.acme\")",
       "lt(attributes/modified,time:now)",
@@ -115,7 +117,8 @@ TEST(RqlMatchesAllocation, MatchesNeverAllocates) {
 
   EvalContext context;
   context.document = thing;
-  context.Set(Placeholder::kTopicSubject, "ask").Set(Placeholder::kResourcePath, "/inbox/messages/ask");
+  context.Set(Placeholder::kTopicSubject, "ask")
+      .Set(Placeholder::kResourcePath, "/inbox/messages/ask");
   EvalContext clock_context = context;
   clock_context.now = std::chrono::system_clock::now();
 
