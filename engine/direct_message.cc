@@ -85,7 +85,7 @@ const char* CheckTopic(std::string_view topic, const Limits& limits, bool for_re
   if (!for_response_topic && topic.front() == '$') return "must not start with '$'";
   mqtt::TopicLimits topic_limits;
   topic_limits.max_bytes = limits.max_topic_bytes;
-  topic_limits.max_levels = for_response_topic ? 0 : limits.max_topic_levels;
+  topic_limits.max_levels = for_response_topic ? UINT32_MAX : limits.max_topic_levels;
   if (!mqtt::ValidateTopicName(topic, topic_limits).ok()) {
     return "is not a valid MQTT topic name (no '+', '#' or U+0000, well-formed UTF-8, within the level limit)";
   }
