@@ -8,6 +8,7 @@
 
 #include "net/http/encoding.h"
 #include "net/mqtt/topic.h"
+#include "net/mqtt/utf8.h"
 
 namespace sb::engine {
 
@@ -198,7 +199,7 @@ DirectRequest* ParseDirectRequest(std::string_view encoded_client_id, const http
   // Optional MQTT 5 properties.
   if (have_content_type) {
     auto content_type = Decode(storage, raw_content_type);
-    if (!content_type || !http::ValidUtf8(*content_type) || content_type->size() > 65535) {
+    if (!content_type || !mqtt::IsValidMqttUtf8(*content_type) || content_type->size() > 65535) {
       return Fail(request, error, 400, "INVALID_CONTENT_TYPE", "The parameter 'contentType' must be percent-encoded UTF-8.");
     }
     request->properties.content_type = *content_type;
@@ -240,7 +241,12 @@ DirectRequest* ParseDirectRequest(std::string_view encoded_client_id, const http
         if (item.get_object().get(object) != simdjson::SUCCESS || object.size() != 1) { ok = false; break; }
         for (auto field : object) {
           std::string_view value;
-          if (field.value.get_string().get(value) != simdjson::SUCCESS) { ok = false; break; }
+          // MQTT strings: UTF-8 without U+0000 (JSON can smuggle one in as \u0000).
+          if (field.value.get_string().get(value) != simdjson::SUCCESS || !mqtt::IsValidMqttUtf8(field.key) ||
+              !mqtt::IsValidMqttUtf8(value)) {
+            ok = false;
+            break;
+          }
           char* marker = storage.Take(1);
           if (!marker) { ok = false; break; }
           *marker = 0x26;  // MQTT 5 User Property

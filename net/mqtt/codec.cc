@@ -34,9 +34,7 @@ namespace {
 
 using internal::WireAccess;
 
-constexpr Status Malformed(const char* message) {
-  return {ReasonCode::kMalformedPacket, message};
-}
+constexpr Status Malformed(const char* message) { return {ReasonCode::kMalformedPacket, message}; }
 constexpr Status ProtocolError(const char* message) {
   return {ReasonCode::kProtocolError, message};
 }
@@ -93,7 +91,8 @@ class Reader {
   }
   bool ReadU32(uint32_t* value) {
     if (remaining() < 4) return false;
-    *value = static_cast<uint32_t>(data_[pos_]) << 24 | static_cast<uint32_t>(data_[pos_ + 1]) << 16 |
+    *value = static_cast<uint32_t>(data_[pos_]) << 24 |
+             static_cast<uint32_t>(data_[pos_ + 1]) << 16 |
              static_cast<uint32_t>(data_[pos_ + 2]) << 8 | data_[pos_ + 3];
     pos_ += 4;
     return true;
@@ -296,8 +295,8 @@ Status DecodeProperties(Reader& reader, Context context, Properties* out) {
     }
     const auto id = static_cast<PropertyId>(raw_id);
     if (!Allowed(id, context)) return ProtocolError("property not allowed in this packet");
-    const bool repeatable = id == kUserProperty ||
-                            (id == kSubscriptionIdentifier && context == kInPublish);
+    const bool repeatable =
+        id == kUserProperty || (id == kSubscriptionIdentifier && context == kInPublish);
     const uint64_t bit = uint64_t{1} << id;
     if (!repeatable && (seen & bit) != 0) {
       return ProtocolError("property included more than once");
@@ -336,8 +335,7 @@ Status DecodeProperties(Reader& reader, Context context, Properties* out) {
         if (!status.ok()) return status;
         break;
       }
-      case ValueType::kNone:
-        return Malformed("unknown property identifier");
+      case ValueType::kNone: return Malformed("unknown property identifier");
     }
 
     switch (id) {
@@ -420,6 +418,7 @@ Status DecodeProperties(Reader& reader, Context context, Properties* out) {
   return kOk;
 }
 
+// clang-format off
 // ---------------------------------------------------------------------------------------
 // Reason codes each packet may carry (MQTT 5.0, 3.x.2.1 of each packet).
 
@@ -480,6 +479,7 @@ bool IsDisconnectReason(uint8_t code) {
 }
 
 bool IsAuthReason(uint8_t code) { return code == 0x00 || code == 0x18 || code == 0x19; }
+// clang-format on
 
 // ---------------------------------------------------------------------------------------
 // Decoders
@@ -612,8 +612,7 @@ void EmitProperties(const Properties& p, uint16_t context, Out& out) {
       EmitString(out, *value);
     }
   };
-  auto binary_property = [&](PropertyId id,
-                             const std::optional<std::span<const uint8_t>>& value) {
+  auto binary_property = [&](PropertyId id, const std::optional<std::span<const uint8_t>>& value) {
     if (value && Allowed(id, context)) {
       out.Byte(id);
       EmitBinary(out, *value);
@@ -752,8 +751,8 @@ size_t EncodeConnack(const Connack& c, Version version, uint8_t* out) {
 }
 
 // PUBLISH with or without its payload.
-size_t EncodePublishImpl(const Publish& p, Version version, bool with_payload,
-                         size_t payload_size, uint8_t* out) {
+size_t EncodePublishImpl(const Publish& p, Version version, bool with_payload, size_t payload_size,
+                         uint8_t* out) {
   if (p.qos > 2 || (p.qos > 0 && p.packet_id == 0)) return 0;
   uint8_t flags = static_cast<uint8_t>(p.qos << 1);
   if (p.retain) flags |= 0x01;
@@ -868,8 +867,7 @@ size_t ReadNextUserProperty(std::span<const uint8_t> wire, size_t offset, UserPr
   return offset + reader.position();
 }
 
-size_t ReadNextSubscriptionIdentifier(std::span<const uint8_t> wire, size_t offset,
-                                      uint32_t* out) {
+size_t ReadNextSubscriptionIdentifier(std::span<const uint8_t> wire, size_t offset, uint32_t* out) {
   Reader reader(wire.subspan(offset));
   *out = 0;
   if (!SeekProperty(reader, kSubscriptionIdentifier) || !reader.ReadVarInt(out)) {
@@ -899,6 +897,24 @@ size_t ReadNextTopicFilter(std::span<const uint8_t> wire, size_t offset, std::st
 
 }  // namespace internal
 
+UserProperties UserPropertiesFromWire(std::span<const uint8_t> wire) {
+  Reader reader(wire);
+  size_t count = 0;
+  size_t valid_prefix = 0;
+  while (!reader.empty()) {
+    uint8_t id;
+    std::span<const uint8_t> name;
+    std::span<const uint8_t> value;
+    if (!reader.ReadByte(&id) || id != kUserProperty || !reader.ReadBinary(&name) ||
+        !reader.ReadBinary(&value)) {
+      break;
+    }
+    ++count;
+    valid_prefix = reader.position();
+  }
+  return WireAccess::FromWire<UserProperties>(wire.first(valid_prefix), count);
+}
+
 // ---------------------------------------------------------------------------------------
 // Framing
 
@@ -915,13 +931,9 @@ Frame PeekFrame(std::span<const uint8_t> buffer, uint32_t max_packet_size) {
   uint32_t remaining_length = 0;
   size_t used = 0;
   switch (DecodeVarInt(buffer.subspan(1), &remaining_length, &used)) {
-    case VarIntResult::kNeedMore:
-      return frame;
-    case VarIntResult::kMalformed:
-      frame.status = FrameStatus::kMalformed;
-      return frame;
-    case VarIntResult::kOk:
-      break;
+    case VarIntResult::kNeedMore: return frame;
+    case VarIntResult::kMalformed: frame.status = FrameStatus::kMalformed; return frame;
+    case VarIntResult::kOk: break;
   }
   frame.header_size = static_cast<uint8_t>(1 + used);
   frame.remaining_length = remaining_length;
@@ -1217,8 +1229,7 @@ DecodeStatus DecodeDisconnect(Version version, uint8_t flags, std::span<const ui
   return reader.empty() ? kOk : Malformed("trailing bytes after DISCONNECT");
 }
 
-DecodeStatus DecodeAuth(Version version, uint8_t flags, std::span<const uint8_t> body,
-                        Auth* out) {
+DecodeStatus DecodeAuth(Version version, uint8_t flags, std::span<const uint8_t> body, Auth* out) {
   *out = Auth{};
   if (version == Version::kV311) return Malformed("AUTH does not exist in MQTT 3.1.1");
   if (flags != 0) return Malformed("reserved fixed-header flags are wrong");
@@ -1253,8 +1264,8 @@ size_t EncodedSize(const Unsuback& p, Version v) { return EncodeUnsuback(p, v, n
 size_t EncodedSize(const Pingreq&, Version) { return 2; }
 size_t EncodedSize(const Pingresp&, Version) { return 2; }
 size_t EncodedSize(const Disconnect& p, Version v) {
-  return EncodeReasonOnly(PacketType::kDisconnect, p.reason_code, p.properties, kInDisconnect,
-                          v, nullptr);
+  return EncodeReasonOnly(PacketType::kDisconnect, p.reason_code, p.properties, kInDisconnect, v,
+                          nullptr);
 }
 size_t EncodedSize(const Auth& p, Version v) {
   if (v == Version::kV311) return 0;
@@ -1266,15 +1277,9 @@ size_t Encode(const Connack& p, Version v, uint8_t* out) { return EncodeConnack(
 size_t Encode(const Publish& p, Version v, uint8_t* out) {
   return EncodePublishImpl(p, v, true, 0, out);
 }
-size_t Encode(const Puback& p, Version v, uint8_t* out) {
-  return EncodePublishResponse(p, v, out);
-}
-size_t Encode(const Pubrec& p, Version v, uint8_t* out) {
-  return EncodePublishResponse(p, v, out);
-}
-size_t Encode(const Pubrel& p, Version v, uint8_t* out) {
-  return EncodePublishResponse(p, v, out);
-}
+size_t Encode(const Puback& p, Version v, uint8_t* out) { return EncodePublishResponse(p, v, out); }
+size_t Encode(const Pubrec& p, Version v, uint8_t* out) { return EncodePublishResponse(p, v, out); }
+size_t Encode(const Pubrel& p, Version v, uint8_t* out) { return EncodePublishResponse(p, v, out); }
 size_t Encode(const Pubcomp& p, Version v, uint8_t* out) {
   return EncodePublishResponse(p, v, out);
 }
@@ -1295,8 +1300,8 @@ size_t Encode(const Pingresp&, Version, uint8_t* out) {
   return 2;
 }
 size_t Encode(const Disconnect& p, Version v, uint8_t* out) {
-  return EncodeReasonOnly(PacketType::kDisconnect, p.reason_code, p.properties, kInDisconnect,
-                          v, out);
+  return EncodeReasonOnly(PacketType::kDisconnect, p.reason_code, p.properties, kInDisconnect, v,
+                          out);
 }
 size_t Encode(const Auth& p, Version v, uint8_t* out) {
   if (v == Version::kV311) return 0;
@@ -1310,25 +1315,6 @@ size_t EncodedPublishHeaderSize(const Publish& packet, Version version, size_t p
 size_t EncodePublishHeader(const Publish& packet, Version version, size_t payload_size,
                            uint8_t* out) {
   return EncodePublishImpl(packet, version, false, payload_size, out);
-}
-
-UserProperties UserPropertiesFromWire(std::span<const uint8_t> wire) {
-  // Count complete entries: 0x26, then two length-prefixed strings.
-  size_t count = 0, offset = 0;
-  while (offset < wire.size() && wire[offset] == 0x26) {
-    size_t p = offset + 1;
-    bool ok = true;
-    for (int i = 0; i < 2 && ok; ++i) {
-      if (p + 2 > wire.size()) { ok = false; break; }
-      size_t len = (size_t(wire[p]) << 8) | wire[p + 1];
-      p += 2 + len;
-      if (p > wire.size()) ok = false;
-    }
-    if (!ok) break;
-    offset = p;
-    ++count;
-  }
-  return WireAccess::FromWire<UserProperties>(wire.first(offset), count);
 }
 
 }  // namespace sb::mqtt

@@ -17,6 +17,26 @@
 // only those allowed in that packet type; for 3.1.1 they are silently dropped (the server
 // relies on this to forward MQTT 5 messages to 3.1.1 receivers).
 //
+// Decode failures, by reason code:
+//   kMalformedPacket    cannot be parsed: overruns, trailing bytes, bad UTF-8 or U+0000, a
+//                       bad Variable Byte Integer, an unknown property, reserved bits set
+//                       (fixed-header flags, CONNECT bit 0, CONNACK flags, subscription
+//                       options), QoS 3 (PUBLISH, will, subscription), DUP on QoS 0, will
+//                       QoS/retain without will flag, 3.1.1 password without user name,
+//                       AUTH in 3.1.1.
+//   kProtocolError      parsed but not allowed: a property not allowed in the packet or
+//                       repeated, a bad property value (receive maximum 0, maximum packet
+//                       size 0, topic alias 0, subscription identifier 0, a 0/1 property
+//                       > 1, response topic not a topic name), authentication data without
+//                       method, packet identifier 0, no topic filters / reason codes, a
+//                       reason code the packet does not define, retain handling 3, an empty
+//                       5.0 topic without topic alias, session present on a refusal, a
+//                       protocol name other than "MQTT".
+//   kUnsupportedProtocolVersion  CONNECT level other than 4 and 5 (also MQTT 3.1 "MQIsdp").
+//   kClientIdentifierNotValid    3.1.1 CONNECT with an empty client ID and clean session 0.
+//   kTopicNameInvalid   PUBLISH or will topic with a wildcard, or empty (3.1.1, will).
+//   kTopicFilterInvalid SUBSCRIBE / UNSUBSCRIBE filter with a misplaced wildcard, or empty.
+//
 // What stays with the caller: session state (packet identifiers in use, topic aliases,
 // CONNECT-first), direction rules (a client must not send a Subscription Identifier in
 // PUBLISH), product limits (client ID length, topic bytes and levels: see topic.h),
@@ -113,8 +133,7 @@ struct WireAccess;
 // Each reads one element starting at `offset` of bytes that a decoder validated, and
 // returns the offset just past it. The property readers first skip other properties.
 size_t ReadNextUserProperty(std::span<const uint8_t> wire, size_t offset, UserProperty* out);
-size_t ReadNextSubscriptionIdentifier(std::span<const uint8_t> wire, size_t offset,
-                                      uint32_t* out);
+size_t ReadNextSubscriptionIdentifier(std::span<const uint8_t> wire, size_t offset, uint32_t* out);
 size_t ReadNextSubscription(std::span<const uint8_t> wire, size_t offset, Subscription* out);
 size_t ReadNextTopicFilter(std::span<const uint8_t> wire, size_t offset, std::string_view* out);
 }  // namespace internal
@@ -128,9 +147,11 @@ class WireList {
   WireList() = default;
   WireList(std::span<const T> items) : items_(items), size_(items.size()) {}  // NOLINT
   // Any contiguous range of T the caller keeps alive (std::array, std::vector, T[N]).
+  // clang-format off
   template <class Range>
     requires std::is_convertible_v<const Range&, std::span<const T>>
   WireList(const Range& items) : WireList(std::span<const T>(items)) {}  // NOLINT
+  // clang-format on
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -194,16 +215,25 @@ using SubscriptionIdentifiers = WireList<uint32_t, &internal::ReadNextSubscripti
 using SubscriptionList = WireList<Subscription, &internal::ReadNextSubscription>;
 using TopicFilterList = WireList<std::string_view, &internal::ReadNextTopicFilter>;
 
+// A list over caller-owned bytes that are a run of User Property entries in wire form
+// (0x26, name, value; repeated), e.g. kept from an earlier decode or built by the caller,
+// to forward properties without rebuilding an array. The structure is checked, so
+// iteration stays inside `wire`; an entry that does not parse ends the list. The strings'
+// UTF-8 is not re-checked: validate text from elsewhere with IsValidMqttUtf8. No allocation.
+UserProperties UserPropertiesFromWire(std::span<const uint8_t> wire);
+
 // Reason codes of SUBACK / UNSUBACK: wire bytes, or the caller's ReasonCode array.
 class ReasonCodeList {
  public:
   ReasonCodeList() = default;
   ReasonCodeList(std::span<const ReasonCode> codes)  // NOLINT
       : bytes_(reinterpret_cast<const uint8_t*>(codes.data())), size_(codes.size()) {}
+  // clang-format off
   template <class Range>
     requires std::is_convertible_v<const Range&, std::span<const ReasonCode>>
   ReasonCodeList(const Range& codes)  // NOLINT
       : ReasonCodeList(std::span<const ReasonCode>(codes)) {}
+  // clang-format on
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   ReasonCode operator[](size_t i) const { return static_cast<ReasonCode>(bytes_[i]); }
@@ -260,8 +290,10 @@ struct Will {
 };
 
 struct Connect {
-  // Set by the decoder from the protocol level (also on kUnsupportedProtocolVersion, so the
-  // server can answer in the client's format). Encode ignores both and uses its argument.
+  // Set by the decoder as soon as it has read them: protocol_level also on
+  // kUnsupportedProtocolVersion, version only when protocol_level is 4 or 5 (so a failed
+  // CONNECT can still be answered in the client's format). Encode ignores both and writes
+  // the level of its Version argument.
   uint8_t protocol_level = 0;
   Version version = Version::kV5;
   bool clean_start = true;  // "Clean Session" in 3.1.1
@@ -374,8 +406,7 @@ DecodeStatus DecodePingresp(Version version, uint8_t flags, std::span<const uint
                             Pingresp* out);
 DecodeStatus DecodeDisconnect(Version version, uint8_t flags, std::span<const uint8_t> body,
                               Disconnect* out);
-DecodeStatus DecodeAuth(Version version, uint8_t flags, std::span<const uint8_t> body,
-                        Auth* out);
+DecodeStatus DecodeAuth(Version version, uint8_t flags, std::span<const uint8_t> body, Auth* out);
 
 // ---------------------------------------------------------------------------------------
 // Encoding. `out` must hold EncodedSize() bytes.
@@ -411,11 +442,6 @@ size_t Encode(const Pingreq& packet, Version version, uint8_t* out);
 size_t Encode(const Pingresp& packet, Version version, uint8_t* out);
 size_t Encode(const Disconnect& packet, Version version, uint8_t* out);
 size_t Encode(const Auth& packet, Version version, uint8_t* out);
-
-// A UserProperties list over bytes that are a sequence of User Property entries in wire
-// form (0x26, name, value), e.g. kept from an earlier decode or built by the caller; for
-// forwarding properties without rebuilding an array. Entries that do not parse end the list.
-UserProperties UserPropertiesFromWire(std::span<const uint8_t> wire);
 
 // PUBLISH without its payload: fixed header (whose Remaining Length counts payload_size
 // bytes), topic, packet identifier and properties. packet.payload is ignored. The payload

@@ -87,38 +87,28 @@ enum class V311ConnackCode : uint8_t {
 // 0x86/0x8C -> 0x04, 0x87/0x8A -> 0x05, success -> 0x00, any other refusal -> 0x03.
 constexpr V311ConnackCode ToV311ConnackCode(ReasonCode reason) {
   switch (reason) {
-    case ReasonCode::kSuccess:
-      return V311ConnackCode::kAccepted;
+    case ReasonCode::kSuccess: return V311ConnackCode::kAccepted;
     case ReasonCode::kUnsupportedProtocolVersion:
       return V311ConnackCode::kUnacceptableProtocolVersion;
-    case ReasonCode::kClientIdentifierNotValid:
-      return V311ConnackCode::kIdentifierRejected;
+    case ReasonCode::kClientIdentifierNotValid: return V311ConnackCode::kIdentifierRejected;
     case ReasonCode::kBadUserNameOrPassword:
-    case ReasonCode::kBadAuthenticationMethod:
-      return V311ConnackCode::kBadUserNameOrPassword;
+    case ReasonCode::kBadAuthenticationMethod: return V311ConnackCode::kBadUserNameOrPassword;
     case ReasonCode::kNotAuthorized:
-    case ReasonCode::kBanned:
-      return V311ConnackCode::kNotAuthorized;
-    default:
-      return V311ConnackCode::kServerUnavailable;
+    case ReasonCode::kBanned: return V311ConnackCode::kNotAuthorized;
+    default: return V311ConnackCode::kServerUnavailable;
   }
 }
 
 // The inverse, for a 3.1.1 client reading a CONNACK. Precondition: code <= 0x05.
 constexpr ReasonCode FromV311ConnackCode(V311ConnackCode code) {
   switch (code) {
-    case V311ConnackCode::kAccepted:
-      return ReasonCode::kSuccess;
+    case V311ConnackCode::kAccepted: return ReasonCode::kSuccess;
     case V311ConnackCode::kUnacceptableProtocolVersion:
       return ReasonCode::kUnsupportedProtocolVersion;
-    case V311ConnackCode::kIdentifierRejected:
-      return ReasonCode::kClientIdentifierNotValid;
-    case V311ConnackCode::kBadUserNameOrPassword:
-      return ReasonCode::kBadUserNameOrPassword;
-    case V311ConnackCode::kNotAuthorized:
-      return ReasonCode::kNotAuthorized;
-    case V311ConnackCode::kServerUnavailable:
-      break;
+    case V311ConnackCode::kIdentifierRejected: return ReasonCode::kClientIdentifierNotValid;
+    case V311ConnackCode::kBadUserNameOrPassword: return ReasonCode::kBadUserNameOrPassword;
+    case V311ConnackCode::kNotAuthorized: return ReasonCode::kNotAuthorized;
+    case V311ConnackCode::kServerUnavailable: break;
   }
   return ReasonCode::kServerUnavailable;
 }

@@ -82,9 +82,7 @@ Status ValidateClientId(std::string_view client_id, uint32_t max_bytes) {
   return kOk;
 }
 
-bool IsSharedSubscription(std::string_view filter) {
-  return filter.starts_with("$share/");
-}
+bool IsSharedSubscription(std::string_view filter) { return filter.starts_with("$share/"); }
 
 bool TopicMatches(std::string_view filter, std::string_view name) {
   if (!name.empty() && name.front() == '$' && !filter.empty() &&

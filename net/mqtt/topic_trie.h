@@ -50,8 +50,7 @@ class TopicTrie {
 
   // True if a filter with at most kMaxLevels levels, valid for ValidateTopicFilter.
   static bool CanHold(std::string_view filter) {
-    return ValidateTopicFilter(filter, TopicLimits{.max_bytes = 65535,
-                                                   .max_levels = kMaxLevels})
+    return ValidateTopicFilter(filter, TopicLimits{.max_bytes = 65535, .max_levels = kMaxLevels})
         .ok();
   }
 

@@ -109,18 +109,30 @@ DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Auth* 
   return DecodeAuth(v, f, b, o);
 }
 
-template <class P> constexpr PacketType kTypeOf = P::kPacketType;
-template <> constexpr PacketType kTypeOf<Connect> = PacketType::kConnect;
-template <> constexpr PacketType kTypeOf<Connack> = PacketType::kConnack;
-template <> constexpr PacketType kTypeOf<Publish> = PacketType::kPublish;
-template <> constexpr PacketType kTypeOf<Subscribe> = PacketType::kSubscribe;
-template <> constexpr PacketType kTypeOf<Suback> = PacketType::kSuback;
-template <> constexpr PacketType kTypeOf<Unsubscribe> = PacketType::kUnsubscribe;
-template <> constexpr PacketType kTypeOf<Unsuback> = PacketType::kUnsuback;
-template <> constexpr PacketType kTypeOf<Pingreq> = PacketType::kPingreq;
-template <> constexpr PacketType kTypeOf<Pingresp> = PacketType::kPingresp;
-template <> constexpr PacketType kTypeOf<Disconnect> = PacketType::kDisconnect;
-template <> constexpr PacketType kTypeOf<Auth> = PacketType::kAuth;
+template <class P>
+constexpr PacketType kTypeOf = P::kPacketType;
+template <>
+constexpr PacketType kTypeOf<Connect> = PacketType::kConnect;
+template <>
+constexpr PacketType kTypeOf<Connack> = PacketType::kConnack;
+template <>
+constexpr PacketType kTypeOf<Publish> = PacketType::kPublish;
+template <>
+constexpr PacketType kTypeOf<Subscribe> = PacketType::kSubscribe;
+template <>
+constexpr PacketType kTypeOf<Suback> = PacketType::kSuback;
+template <>
+constexpr PacketType kTypeOf<Unsubscribe> = PacketType::kUnsubscribe;
+template <>
+constexpr PacketType kTypeOf<Unsuback> = PacketType::kUnsuback;
+template <>
+constexpr PacketType kTypeOf<Pingreq> = PacketType::kPingreq;
+template <>
+constexpr PacketType kTypeOf<Pingresp> = PacketType::kPingresp;
+template <>
+constexpr PacketType kTypeOf<Disconnect> = PacketType::kDisconnect;
+template <>
+constexpr PacketType kTypeOf<Auth> = PacketType::kAuth;
 
 template <class P>
 Bytes EncodeToBytes(const P& packet, Version version) {
@@ -161,21 +173,66 @@ DecodeStatus DecodeAny(Version version, const Bytes& bytes) {
   const auto body = frame.Body(bytes);
   const uint8_t f = frame.flags;
   switch (frame.type) {
-    case PacketType::kConnect: { Connect p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kConnack: { Connack p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kPublish: { Publish p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kPuback: { Puback p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kPubrec: { Pubrec p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kPubrel: { Pubrel p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kPubcomp: { Pubcomp p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kSubscribe: { Subscribe p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kSuback: { Suback p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kUnsubscribe: { Unsubscribe p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kUnsuback: { Unsuback p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kPingreq: { Pingreq p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kPingresp: { Pingresp p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kDisconnect: { Disconnect p; return DecodeBody(version, f, body, &p); }
-    case PacketType::kAuth: { Auth p; return DecodeBody(version, f, body, &p); }
+    case PacketType::kConnect: {
+      Connect p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kConnack: {
+      Connack p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kPublish: {
+      Publish p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kPuback: {
+      Puback p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kPubrec: {
+      Pubrec p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kPubrel: {
+      Pubrel p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kPubcomp: {
+      Pubcomp p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kSubscribe: {
+      Subscribe p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kSuback: {
+      Suback p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kUnsubscribe: {
+      Unsubscribe p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kUnsuback: {
+      Unsuback p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kPingreq: {
+      Pingreq p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kPingresp: {
+      Pingresp p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kDisconnect: {
+      Disconnect p;
+      return DecodeBody(version, f, body, &p);
+    }
+    case PacketType::kAuth: {
+      Auth p;
+      return DecodeBody(version, f, body, &p);
+    }
   }
   return {ReasonCode::kMalformedPacket, "unknown type"};
 }
@@ -326,14 +383,11 @@ Properties ExpectedIn(PacketType type, bool will = false) {
     case PacketType::kPubrel:
     case PacketType::kPubcomp:
     case PacketType::kSuback:
-    case PacketType::kUnsuback:
-      p.reason_string = all.reason_string;
-      break;
+    case PacketType::kUnsuback: p.reason_string = all.reason_string; break;
     case PacketType::kSubscribe:
       p.subscription_identifiers = std::span<const uint32_t>(kSubIds, 1);  // at most one
       break;
-    case PacketType::kUnsubscribe:
-      break;
+    case PacketType::kUnsubscribe: break;
     case PacketType::kDisconnect:
       p.session_expiry_interval = all.session_expiry_interval;
       p.server_reference = all.server_reference;
@@ -345,8 +399,7 @@ Properties ExpectedIn(PacketType type, bool will = false) {
       p.reason_string = all.reason_string;
       break;
     case PacketType::kPingreq:
-    case PacketType::kPingresp:
-      break;
+    case PacketType::kPingresp: break;
   }
   return p;
 }
@@ -430,8 +483,13 @@ TEST(PeekFrameTest, TooLargeIsDecidedFromTheHeaderAlone) {
 
 TEST(SpecVectorTest, Connect311) {
   // MQTT 3.1.1 3.1.2.10's variable header (flags 0xCE, keep alive 10) with a payload.
-  const Bytes packet = Packet(0x10, Cat({Str("MQTT"), {0x04, 0xCE, 0x00, 0x0A}, Str("abc"),
-                                         Str("w/t"), Str("hi"), Str("user"), Str("pw")}));
+  const Bytes packet = Packet(0x10, Cat({Str("MQTT"),
+                                         {0x04, 0xCE, 0x00, 0x0A},
+                                         Str("abc"),
+                                         Str("w/t"),
+                                         Str("hi"),
+                                         Str("user"),
+                                         Str("pw")}));
   ASSERT_EQ(packet[1], 0x22);
   Connect c;
   ASSERT_TRUE(DecodeWhole(kV311, packet, &c).ok());
@@ -453,10 +511,15 @@ TEST(SpecVectorTest, Connect311) {
 
 TEST(SpecVectorTest, Connect5) {
   // MQTT 5.0 3.1.2.12's variable header: flags 0xCE, keep alive 10, Session Expiry 10.
-  const Bytes packet =
-      Packet(0x10, Cat({Str("MQTT"), {0x05, 0xCE, 0x00, 0x0A},
-                        Props({0x11, 0x00, 0x00, 0x00, 0x0A}), Str("abc"), Props({}),
-                        Str("w/t"), Str("hi"), Str("user"), Str("pw")}));
+  const Bytes packet = Packet(0x10, Cat({Str("MQTT"),
+                                         {0x05, 0xCE, 0x00, 0x0A},
+                                         Props({0x11, 0x00, 0x00, 0x00, 0x0A}),
+                                         Str("abc"),
+                                         Props({}),
+                                         Str("w/t"),
+                                         Str("hi"),
+                                         Str("user"),
+                                         Str("pw")}));
   ASSERT_EQ(packet[1], 0x29);
   Connect c;
   ASSERT_TRUE(DecodeWhole(kV5, packet, &c).ok());
@@ -506,8 +569,8 @@ TEST(SpecVectorTest, Publish) {
   EXPECT_EQ(EncodeToBytes(p, kV311), v311);
 
   // 5.0: QoS 0, retain, Payload Format Indicator 1, Content Type "t".
-  const Bytes v5 = {0x31, 0x0E, 0x00, 0x03, 'a', '/', 'b', 0x06,
-                    0x01, 0x01, 0x03, 0x00, 0x01, 't',  'h', 'i'};
+  const Bytes v5 = {0x31, 0x0E, 0x00, 0x03, 'a',  '/', 'b', 0x06,
+                    0x01, 0x01, 0x03, 0x00, 0x01, 't', 'h', 'i'};
   ASSERT_TRUE(DecodeWhole(kV5, v5, &p).ok());
   EXPECT_EQ(p.qos, 0);
   EXPECT_TRUE(p.retain);
@@ -519,8 +582,8 @@ TEST(SpecVectorTest, Publish) {
 
 TEST(SpecVectorTest, Subscribe) {
   // MQTT 3.1.1 3.8.3.4: packet identifier 10, "a/b" QoS 1, "c/d" QoS 2.
-  const Bytes v311 = {0x82, 0x0E, 0x00, 0x0A, 0x00, 0x03, 'a', '/', 'b',
-                      0x01, 0x00, 0x03, 'c',  '/',  'd',  0x02};
+  const Bytes v311 = {0x82, 0x0E, 0x00, 0x0A, 0x00, 0x03, 'a', '/',
+                      'b',  0x01, 0x00, 0x03, 'c',  '/',  'd', 0x02};
   Subscribe s;
   ASSERT_TRUE(DecodeWhole(kV311, v311, &s).ok());
   EXPECT_EQ(s.packet_id, 10);
@@ -566,9 +629,9 @@ TEST(SpecVectorTest, EmptyBodies) {
   EXPECT_EQ(EncodeToBytes(Puback{.packet_id = 5}, kV5), (Bytes{0x40, 0x02, 0x00, 0x05}));
   EXPECT_EQ(EncodeToBytes(Pubrel{.packet_id = 5}, kV311), (Bytes{0x62, 0x02, 0x00, 0x05}));
   // A reason code without properties stops there (MQTT 5.0 3.4.2.2.1, 3.14.2.2.1).
-  EXPECT_EQ(EncodeToBytes(Puback{.packet_id = 5, .reason_code = ReasonCode::kNoMatchingSubscribers},
-                          kV5),
-            (Bytes{0x40, 0x03, 0x00, 0x05, 0x10}));
+  EXPECT_EQ(
+      EncodeToBytes(Puback{.packet_id = 5, .reason_code = ReasonCode::kNoMatchingSubscribers}, kV5),
+      (Bytes{0x40, 0x03, 0x00, 0x05, 0x10}));
   EXPECT_EQ(EncodeToBytes(Disconnect{.reason_code = ReasonCode::kSessionTakenOver}, kV5),
             (Bytes{0xE0, 0x01, 0x8E}));
   // ... and the 3.1.1 encoding drops them.
@@ -637,8 +700,8 @@ TEST_P(RoundTripTest, Connect) {
 }
 
 TEST_P(RoundTripTest, Connack) {
-  Connack in{.session_present = true, .reason_code = ReasonCode::kSuccess,
-             .properties = AllProperties()};
+  Connack in{
+      .session_present = true, .reason_code = ReasonCode::kSuccess, .properties = AllProperties()};
   Bytes wire;
   Connack out;
   RoundTrip(in, GetParam(), &wire, &out);
@@ -688,8 +751,8 @@ void RoundTripPublishResponse(Version version, ReasonCode reason, const Properti
   Bytes wire;
   Ack out;
   // Full form, then the short forms.
-  RoundTrip(Ack{.packet_id = 0x1234, .reason_code = reason, .properties = AllProperties()},
-            version, &wire, &out);
+  RoundTrip(Ack{.packet_id = 0x1234, .reason_code = reason, .properties = AllProperties()}, version,
+            &wire, &out);
   EXPECT_EQ(out.packet_id, 0x1234);
   EXPECT_EQ(out.reason_code, version == Version::kV5 ? reason : ReasonCode::kSuccess);
   ExpectSameProperties(out.properties, expected);
@@ -705,14 +768,16 @@ TEST_P(RoundTripTest, PublishResponses) {
   RoundTripPublishResponse<Puback>(GetParam(), ReasonCode::kNotAuthorized, expected);
   RoundTripPublishResponse<Pubrec>(GetParam(), ReasonCode::kQuotaExceeded, expected);
   RoundTripPublishResponse<Pubrel>(GetParam(), ReasonCode::kPacketIdentifierNotFound, expected);
-  RoundTripPublishResponse<Pubcomp>(GetParam(), ReasonCode::kPacketIdentifierNotFound,
-                                    expected);
+  RoundTripPublishResponse<Pubcomp>(GetParam(), ReasonCode::kPacketIdentifierNotFound, expected);
 }
 
 TEST_P(RoundTripTest, Subscribe) {
   const Subscription subs[] = {
-      {.filter = "sport/tennis/+", .max_qos = 2, .no_local = true,
-       .retain_as_published = true, .retain_handling = 1},
+      {.filter = "sport/tennis/+",
+       .max_qos = 2,
+       .no_local = true,
+       .retain_as_published = true,
+       .retain_handling = 1},
       {.filter = "#", .max_qos = 0},
       {.filter = "$SYS/broker/+/load", .max_qos = 1, .retain_handling = 2},
   };
@@ -822,7 +887,10 @@ TEST_P(RoundTripTest, Auth) {
 TEST(PublishHeaderTest, HeaderPlusPayloadEqualsWholePacket) {
   std::vector<uint8_t> payload(300, 0xAB);  // two-byte Remaining Length
   for (const Version version : {kV311, kV5}) {
-    Publish p{.topic = "dev/1/cmd", .payload = payload, .packet_id = 42, .qos = 1,
+    Publish p{.topic = "dev/1/cmd",
+              .payload = payload,
+              .packet_id = 42,
+              .qos = 1,
               .properties = AllProperties()};
     const Bytes whole = EncodeToBytes(p, version);
     Publish header_only = p;
@@ -842,8 +910,7 @@ TEST(PublishHeaderTest, RemainingLengthLimit) {
   const size_t body_without_payload = 3;  // topic length + "a"
   EXPECT_EQ(EncodedPublishHeaderSize(p, kV311, kMaxRemainingLength - body_without_payload),
             1u + 4u + body_without_payload);
-  EXPECT_EQ(EncodedPublishHeaderSize(p, kV311, kMaxRemainingLength - body_without_payload + 1),
-            0u);
+  EXPECT_EQ(EncodedPublishHeaderSize(p, kV311, kMaxRemainingLength - body_without_payload + 1), 0u);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -927,8 +994,7 @@ TEST(ReasonCodeTest, V311ConnackMapping) {
             V311ConnackCode::kUnacceptableProtocolVersion);
   EXPECT_EQ(ToV311ConnackCode(ReasonCode::kClientIdentifierNotValid),
             V311ConnackCode::kIdentifierRejected);
-  EXPECT_EQ(ToV311ConnackCode(ReasonCode::kServerUnavailable),
-            V311ConnackCode::kServerUnavailable);
+  EXPECT_EQ(ToV311ConnackCode(ReasonCode::kServerUnavailable), V311ConnackCode::kServerUnavailable);
   EXPECT_EQ(ToV311ConnackCode(ReasonCode::kServerBusy), V311ConnackCode::kServerUnavailable);
   EXPECT_EQ(ToV311ConnackCode(ReasonCode::kBadUserNameOrPassword),
             V311ConnackCode::kBadUserNameOrPassword);
@@ -941,8 +1007,7 @@ TEST(ReasonCodeTest, V311ConnackMapping) {
   // Encoding a 5.0 reason for a 3.1.1 client writes the mapped return code.
   EXPECT_EQ(EncodeToBytes(Connack{.reason_code = ReasonCode::kBanned}, kV311),
             (Bytes{0x20, 0x02, 0x00, 0x05}));
-  EXPECT_EQ(EncodeToBytes(Connack{.reason_code = ReasonCode::kUnsupportedProtocolVersion},
-                          kV311),
+  EXPECT_EQ(EncodeToBytes(Connack{.reason_code = ReasonCode::kUnsupportedProtocolVersion}, kV311),
             (Bytes{0x20, 0x02, 0x00, 0x01}));
 }
 
@@ -960,8 +1025,18 @@ TEST(ReasonCodeTest, NamesAndSuback) {
 TEST(PropertiesTest, UserPropertiesIterateInOrderAmongOtherProperties) {
   // PUBLISH 5.0 whose property block interleaves user properties with others; names may
   // repeat (MQTT 5.0 3.3.2.3.7).
-  const Bytes props = Cat({{0x26}, Str("a"), Str("1"), {0x01, 0x01}, {0x26}, Str("b"), Str(""),
-                           {0x0B, 0x80, 0x01}, {0x26}, Str("a"), Str("2"), {0x0B, 0x05}});
+  const Bytes props = Cat({{0x26},
+                           Str("a"),
+                           Str("1"),
+                           {0x01, 0x01},
+                           {0x26},
+                           Str("b"),
+                           Str(""),
+                           {0x0B, 0x80, 0x01},
+                           {0x26},
+                           Str("a"),
+                           Str("2"),
+                           {0x0B, 0x05}});
   const Bytes packet = Packet(0x30, Cat({Str("t"), Props(props), {'x'}}));
   Publish p;
   ASSERT_TRUE(DecodeWhole(kV5, packet, &p).ok());
@@ -980,6 +1055,27 @@ TEST(PropertiesTest, UserPropertiesIterateInOrderAmongOtherProperties) {
   EXPECT_EQ((it++)->name, "b");
   EXPECT_EQ(it->value, "2");
   EXPECT_EQ(++it, p.properties.user_properties.end());
+}
+
+TEST(PropertiesTest, UserPropertiesFromWireForwardsACopiedRun) {
+  const Bytes run = Cat({{0x26}, Str("k"), Str("v"), {0x26}, Str(""), Str("x")});
+  Properties props;
+  props.user_properties = UserPropertiesFromWire(run);
+  EXPECT_EQ(Pairs(props.user_properties),
+            (std::vector<std::pair<std::string, std::string>>{{"k", "v"}, {"", "x"}}));
+  // Encodes like the same pairs given as an array.
+  const UserProperty pairs[] = {{"k", "v"}, {"", "x"}};
+  Properties from_array;
+  from_array.user_properties = pairs;
+  EXPECT_EQ(EncodeToBytes(Disconnect{.properties = props}, kV5),
+            EncodeToBytes(Disconnect{.properties = from_array}, kV5));
+  EXPECT_TRUE(UserPropertiesFromWire({}).empty());
+  // An entry that does not parse ends the list; what came before stays.
+  EXPECT_TRUE(UserPropertiesFromWire(Bytes{0x26, 0x00, 0x05, 'a'}).empty());
+  EXPECT_TRUE(UserPropertiesFromWire(Cat({{0x1F}, Str("k"), Str("v")})).empty());
+  const Bytes cut = Cat({{0x26}, Str("k"), Str("v"), {0x26}, Str("n")});
+  EXPECT_EQ(Pairs(UserPropertiesFromWire(cut)),
+            (std::vector<std::pair<std::string, std::string>>{{"k", "v"}}));
 }
 
 TEST(PropertiesTest, EmptyBlockDecodesToNothing) {
@@ -1024,8 +1120,8 @@ constexpr ReasonCode kMalformed = ReasonCode::kMalformedPacket;
 constexpr ReasonCode kProtocol = ReasonCode::kProtocolError;
 constexpr ReasonCode kSuccess = ReasonCode::kSuccess;
 
-Bytes ConnectPacket(Version version, uint8_t flags, const Bytes& properties,
-                    const Bytes& payload, uint8_t fixed_flags = 0) {
+Bytes ConnectPacket(Version version, uint8_t flags, const Bytes& properties, const Bytes& payload,
+                    uint8_t fixed_flags = 0) {
   Bytes body = Cat({Str("MQTT"), {static_cast<uint8_t>(version), flags, 0x00, 0x3C}});
   if (version == kV5) body = Cat({body, properties});
   return Packet(static_cast<uint8_t>(0x10 | fixed_flags), Cat({body, payload}));
@@ -1047,12 +1143,13 @@ const BadCase kBadCases[] = {
      ReasonCode::kUnsupportedProtocolVersion},
     {"connect_level_6", kV311, Packet(0x10, Cat({Str("MQTT"), {0x06, 0x02, 0x00, 0x3C}, Str("c")})),
      ReasonCode::kUnsupportedProtocolVersion},
-    {"connect_mqisdp", kV311, Packet(0x10, Cat({Str("MQIsdp"), {0x03, 0x02, 0x00, 0x3C}, Str("c")})),
+    {"connect_mqisdp", kV311,
+     Packet(0x10, Cat({Str("MQIsdp"), {0x03, 0x02, 0x00, 0x3C}, Str("c")})),
      ReasonCode::kUnsupportedProtocolVersion},
     {"connect_reserved_flag", kV311, ConnectPacket(kV311, 0x03, {}, Str("c")), kMalformed},
     {"connect_reserved_flag_v5", kV5, ConnectPacket(kV5, 0x03, {0x00}, Str("c")), kMalformed},
-    {"connect_will_qos_3", kV311, ConnectPacket(kV311, 0x1E, {}, Cat({Str("c"), Str("t"), Str("m")})),
-     kMalformed},
+    {"connect_will_qos_3", kV311,
+     ConnectPacket(kV311, 0x1E, {}, Cat({Str("c"), Str("t"), Str("m")})), kMalformed},
     {"connect_will_qos_without_will", kV311, ConnectPacket(kV311, 0x0A, {}, Str("c")), kMalformed},
     {"connect_will_retain_without_will", kV5, ConnectPacket(kV5, 0x22, {0x00}, Str("c")),
      kMalformed},
@@ -1064,8 +1161,8 @@ const BadCase kBadCases[] = {
      ReasonCode::kClientIdentifierNotValid},
     {"connect_empty_id_clean_311_ok", kV311, ConnectPacket(kV311, 0x02, {}, Str("")), kSuccess},
     {"connect_empty_id_persistent_5_ok", kV5, ConnectPacket(kV5, 0x00, {0x00}, Str("")), kSuccess},
-    {"connect_client_id_bad_utf8", kV311, ConnectPacket(kV311, 0x02, {}, Cat({{0x00, 0x02, 0xC3, 0x28}})),
-     kMalformed},
+    {"connect_client_id_bad_utf8", kV311,
+     ConnectPacket(kV311, 0x02, {}, Cat({{0x00, 0x02, 0xC3, 0x28}})), kMalformed},
     {"connect_client_id_nul", kV311, ConnectPacket(kV311, 0x02, {}, Cat({{0x00, 0x02, 'a', 0x00}})),
      kMalformed},
     {"connect_client_id_surrogate", kV5,
@@ -1082,12 +1179,12 @@ const BadCase kBadCases[] = {
      kMalformed},
     {"connect_missing_username", kV311, ConnectPacket(kV311, 0x82, {}, Str("c")), kMalformed},
     {"connect_truncated_header", kV311, Packet(0x10, Cat({Str("MQTT"), {0x04, 0x02}})), kMalformed},
-    {"connect_property_not_allowed", kV5, ConnectPacket(kV5, 0x02, Props({0x23, 0x00, 0x01}), Str("c")),
-     kProtocol},
+    {"connect_property_not_allowed", kV5,
+     ConnectPacket(kV5, 0x02, Props({0x23, 0x00, 0x01}), Str("c")), kProtocol},
     {"connect_duplicate_property", kV5,
      ConnectPacket(kV5, 0x02, Props({0x11, 0, 0, 0, 1, 0x11, 0, 0, 0, 2}), Str("c")), kProtocol},
-    {"connect_receive_maximum_0", kV5, ConnectPacket(kV5, 0x02, Props({0x21, 0x00, 0x00}), Str("c")),
-     kProtocol},
+    {"connect_receive_maximum_0", kV5,
+     ConnectPacket(kV5, 0x02, Props({0x21, 0x00, 0x00}), Str("c")), kProtocol},
     {"connect_maximum_packet_size_0", kV5,
      ConnectPacket(kV5, 0x02, Props({0x27, 0, 0, 0, 0}), Str("c")), kProtocol},
     {"connect_auth_data_without_method", kV5,
@@ -1100,13 +1197,14 @@ const BadCase kBadCases[] = {
      kMalformed},
     {"connect_property_length_overrun", kV5, ConnectPacket(kV5, 0x02, {0x09, 0x11, 0, 0, 0, 1}, {}),
      kMalformed},
-    {"connect_property_value_truncated", kV5, ConnectPacket(kV5, 0x02, {0x03, 0x11, 0, 0}, Str("c")),
-     kMalformed},
+    {"connect_property_value_truncated", kV5,
+     ConnectPacket(kV5, 0x02, {0x03, 0x11, 0, 0}, Str("c")), kMalformed},
     {"connect_user_property_bad_utf8", kV5,
      ConnectPacket(kV5, 0x02, Props(Cat({{0x26}, Str("k"), {0x00, 0x01, 0xFF}})), Str("c")),
      kMalformed},
     {"connect_will_property_not_allowed", kV5,
-     ConnectPacket(kV5, 0x06, {0x00}, Cat({Str("c"), Props({0x11, 0, 0, 0, 1}), Str("t"), Str("m")})),
+     ConnectPacket(kV5, 0x06, {0x00},
+                   Cat({Str("c"), Props({0x11, 0, 0, 0, 1}), Str("t"), Str("m")})),
      kProtocol},
     {"connect_will_payload_format_2", kV5,
      ConnectPacket(kV5, 0x06, {0x00}, Cat({Str("c"), Props({0x01, 0x02}), Str("t"), Str("m")})),
@@ -1140,9 +1238,10 @@ const BadCase kBadCases[] = {
     {"publish_topic_empty_no_alias", kV5, PublishPacket(kV5, 0x00, Str(""), {}), kProtocol},
     {"publish_topic_empty_with_alias_ok", kV5,
      PublishPacket(kV5, 0x00, Str(""), {}, Props({0x23, 0x00, 0x01})), kSuccess},
-    {"publish_topic_alias_0", kV5, PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x23, 0x00, 0x00})),
-     kProtocol},
-    {"publish_topic_bad_utf8", kV311, PublishPacket(kV311, 0x00, {0x00, 0x01, 0x80}, {}), kMalformed},
+    {"publish_topic_alias_0", kV5,
+     PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x23, 0x00, 0x00})), kProtocol},
+    {"publish_topic_bad_utf8", kV311, PublishPacket(kV311, 0x00, {0x00, 0x01, 0x80}, {}),
+     kMalformed},
     {"publish_topic_nul", kV311, PublishPacket(kV311, 0x00, {0x00, 0x01, 0x00}, {}), kMalformed},
     {"publish_topic_truncated", kV311, Bytes{0x30, 0x02, 0x00, 0x05}, kMalformed},
     {"publish_packet_id_0", kV311, PublishPacket(kV311, 0x02, Str("a"), {0x00, 0x00}), kProtocol},
@@ -1152,7 +1251,8 @@ const BadCase kBadCases[] = {
     {"publish_subscription_identifier_0", kV5,
      PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x0B, 0x00})), kProtocol},
     {"publish_subscription_identifier_5_bytes", kV5,
-     PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x0B, 0xFF, 0xFF, 0xFF, 0xFF, 0x01})), kMalformed},
+     PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x0B, 0xFF, 0xFF, 0xFF, 0xFF, 0x01})),
+     kMalformed},
     {"publish_two_subscription_identifiers_ok", kV5,
      PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x0B, 0x01, 0x0B, 0x02})), kSuccess},
     {"publish_response_topic_wildcard", kV5,
@@ -1163,7 +1263,8 @@ const BadCase kBadCases[] = {
      PublishPacket(kV5, 0x00, Str("a"), {}, Props(Cat({{0x03}, Str("x"), {0x03}, Str("y")}))),
      kProtocol},
     {"publish_duplicate_topic_alias", kV5,
-     PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x23, 0x00, 0x01, 0x23, 0x00, 0x02})), kProtocol},
+     PublishPacket(kV5, 0x00, Str("a"), {}, Props({0x23, 0x00, 0x01, 0x23, 0x00, 0x02})),
+     kProtocol},
     {"publish_properties_missing", kV5, Packet(0x30, Str("a")), kMalformed},
 
     // PUBACK, PUBREC, PUBREL, PUBCOMP
@@ -1182,14 +1283,17 @@ const BadCase kBadCases[] = {
     {"puback_duplicate_reason_string", kV5,
      Packet(0x40, Cat({{0x00, 0x01, 0x00}, Props(Cat({{0x1F}, Str("x"), {0x1F}, Str("y")}))})),
      kProtocol},
-    {"puback_trailing", kV5, Packet(0x40, Cat({{0x00, 0x01, 0x00}, Props({}), {0x00}})), kMalformed},
+    {"puback_trailing", kV5, Packet(0x40, Cat({{0x00, 0x01, 0x00}, Props({}), {0x00}})),
+     kMalformed},
 
     // SUBSCRIBE
     {"subscribe_flags_0", kV311, Packet(0x80, Cat({{0x00, 0x01}, Str("a"), {0x00}})), kMalformed},
-    {"subscribe_flags_3", kV5, Packet(0x83, Cat({{0x00, 0x01, 0x00}, Str("a"), {0x00}})), kMalformed},
+    {"subscribe_flags_3", kV5, Packet(0x83, Cat({{0x00, 0x01, 0x00}, Str("a"), {0x00}})),
+     kMalformed},
     {"subscribe_no_filters", kV311, Packet(0x82, {0x00, 0x01}), kProtocol},
     {"subscribe_no_filters_v5", kV5, Packet(0x82, {0x00, 0x01, 0x00}), kProtocol},
-    {"subscribe_packet_id_0", kV311, Packet(0x82, Cat({{0x00, 0x00}, Str("a"), {0x00}})), kProtocol},
+    {"subscribe_packet_id_0", kV311, Packet(0x82, Cat({{0x00, 0x00}, Str("a"), {0x00}})),
+     kProtocol},
     {"subscribe_qos_3", kV311, Packet(0x82, Cat({{0x00, 0x01}, Str("a"), {0x03}})), kMalformed},
     {"subscribe_311_reserved_bits", kV311, Packet(0x82, Cat({{0x00, 0x01}, Str("a"), {0x04}})),
      kMalformed},
@@ -1207,10 +1311,11 @@ const BadCase kBadCases[] = {
     {"subscribe_second_filter_bad", kV311,
      Packet(0x82, Cat({{0x00, 0x01}, Str("a"), {0x00}, Str("sport/tennis#"), {0x00}})),
      ReasonCode::kTopicFilterInvalid},
-    {"subscribe_filter_bad_utf8", kV311, Packet(0x82, Cat({{0x00, 0x01, 0x00, 0x01, 0xC0}, {0x00}})),
-     kMalformed},
+    {"subscribe_filter_bad_utf8", kV311,
+     Packet(0x82, Cat({{0x00, 0x01, 0x00, 0x01, 0xC0}, {0x00}})), kMalformed},
     {"subscribe_two_subscription_identifiers", kV5,
-     Packet(0x82, Cat({{0x00, 0x01}, Props({0x0B, 0x01, 0x0B, 0x02}), Str("a"), {0x00}})), kProtocol},
+     Packet(0x82, Cat({{0x00, 0x01}, Props({0x0B, 0x01, 0x0B, 0x02}), Str("a"), {0x00}})),
+     kProtocol},
     {"subscribe_subscription_identifier_0", kV5,
      Packet(0x82, Cat({{0x00, 0x01}, Props({0x0B, 0x00}), Str("a"), {0x00}})), kProtocol},
     {"subscribe_property_not_allowed", kV5,
@@ -1228,7 +1333,8 @@ const BadCase kBadCases[] = {
     {"unsubscribe_no_filters", kV5, Packet(0xA2, {0x00, 0x01, 0x00}), kProtocol},
     {"unsubscribe_bad_filter", kV311, Packet(0xA2, Cat({{0x00, 0x01}, Str("a/b#")})),
      ReasonCode::kTopicFilterInvalid},
-    {"unsubscribe_truncated_filter", kV311, Packet(0xA2, {0x00, 0x01, 0x00, 0x04, 'a'}), kMalformed},
+    {"unsubscribe_truncated_filter", kV311, Packet(0xA2, {0x00, 0x01, 0x00, 0x04, 'a'}),
+     kMalformed},
     {"unsubscribe_subscription_identifier", kV5,
      Packet(0xA2, Cat({{0x00, 0x01}, Props({0x0B, 0x01}), Str("a")})), kProtocol},
 
@@ -1289,15 +1395,14 @@ TEST(ConnectTest, VersionIsKnownWhenALaterFieldFails) {
 // No allocation on the hot paths
 
 TEST(AllocationTest, DecodeAndEncodeDoNotAllocate) {
-  Publish publish{.topic = "devices/dev-1/cmd", .packet_id = 9, .qos = 1,
-                  .properties = AllProperties()};
+  Publish publish{
+      .topic = "devices/dev-1/cmd", .packet_id = 9, .qos = 1, .properties = AllProperties()};
   const uint8_t payload[64] = {};
   publish.payload = payload;
   const Bytes publish_wire = EncodeToBytes(publish, kV5);
   const Subscription subs[] = {{.filter = "a/+"}, {.filter = "b/#", .max_qos = 1}};
-  const Bytes subscribe_wire =
-      EncodeToBytes(Subscribe{.packet_id = 3, .properties = AllProperties(), .subscriptions = subs},
-                    kV5);
+  const Bytes subscribe_wire = EncodeToBytes(
+      Subscribe{.packet_id = 3, .properties = AllProperties(), .subscriptions = subs}, kV5);
   Connect connect;
   connect.client_id = "dev-1";
   connect.username = "u";

@@ -18,15 +18,16 @@ TEST(Utf8Test, AcceptsWellFormedText) {
   for (const std::string_view text : {
            std::string_view(""),
            std::string_view("plain/ascii/topic/longer-than-eight-bytes"),
-           std::string_view("\x01\x1F\x7F"),              // control characters are allowed
-           std::string_view("caf\xC3\xA9"),               // U+00E9
-           std::string_view("\xE2\x82\xAC"),              // U+20AC
-           std::string_view("\xEF\xBF\xBF"),              // U+FFFF (a non-character, allowed)
-           std::string_view("\xED\x9F\xBF"),              // U+D7FF, just below surrogates
-           std::string_view("\xEE\x80\x80"),              // U+E000, just above surrogates
-           std::string_view("\xF0\x9D\x84\x9E"),          // U+1D11E
-           std::string_view("\xF4\x8F\xBF\xBF"),          // U+10FFFF
-           std::string_view("abcdefgh\xC3\xA9" "abcdefghijklmnop"),
+           std::string_view("\x01\x1F\x7F"),      // control characters are allowed
+           std::string_view("caf\xC3\xA9"),       // U+00E9
+           std::string_view("\xE2\x82\xAC"),      // U+20AC
+           std::string_view("\xEF\xBF\xBF"),      // U+FFFF (a non-character, allowed)
+           std::string_view("\xED\x9F\xBF"),      // U+D7FF, just below surrogates
+           std::string_view("\xEE\x80\x80"),      // U+E000, just above surrogates
+           std::string_view("\xF0\x9D\x84\x9E"),  // U+1D11E
+           std::string_view("\xF4\x8F\xBF\xBF"),  // U+10FFFF
+           std::string_view("abcdefgh\xC3\xA9"
+                            "abcdefghijklmnop"),
        }) {
     EXPECT_TRUE(IsValidMqttUtf8(text)) << text;
   }
@@ -44,13 +45,14 @@ TEST(Utf8Test, RejectsMalformedTextAndNul) {
       std::string_view("\xF4\x90\x80\x80"),  // above U+10FFFF
       std::string_view("\xF5\x80\x80\x80"),
       std::string_view("\xFF"),
-      std::string_view("\x80"),              // lone continuation
-      std::string_view("\xE2\x82"),          // truncated
-      std::string_view("\xC3\x28"),          // bad continuation
+      std::string_view("\x80"),      // lone continuation
+      std::string_view("\xE2\x82"),  // truncated
+      std::string_view("\xC3\x28"),  // bad continuation
       std::string_view("\xE2\x28\xA1"),
       std::string_view("\xF0\x9D\x84\x28"),
   };
-  for (const std::string_view text : bad) EXPECT_FALSE(IsValidMqttUtf8(text)) << ::testing::PrintToString(text);
+  for (const std::string_view text : bad)
+    EXPECT_FALSE(IsValidMqttUtf8(text)) << ::testing::PrintToString(text);
 }
 
 TEST(Utf8Test, FindsNulAtEveryPositionOfTheAsciiFastPath) {
