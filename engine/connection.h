@@ -62,8 +62,12 @@ struct Connection {
 
   // HTTP: the one request being answered (requests are answered in order; a pipelined
   // request waits in `input` until the previous one has its response).
-  uint64_t awaiting_since_us = 0;  // non-zero while a direct message is in flight
+  // While `awaiting`, input is parked: a direct message, an admin request or a credential
+  // check is in flight and its answer resumes the connection.
+  enum class Awaiting : uint8_t { kNothing, kDirectResult, kAdminResponse, kCredentials };
+  uint64_t awaiting_since_us = 0;
   bool awaiting = false;
+  Awaiting awaiting_what = Awaiting::kNothing;
   bool keep_alive = true;
   bool continue_sent = false;      // "100 Continue" already sent for the current request
   TokenBucket sender_rate;

@@ -295,6 +295,8 @@ OutcomeDescription DescribeOutcome(DirectOutcome outcome) {
       return {504, "CONNECTION_CLOSED", "The receiver's connection closed before it acknowledged the message."};
     case DirectOutcome::kPubackRejected:
       return {500, "RECEIVER_REJECTED", "The receiver answered the message with a failure reason code in its PUBACK."};
+    case DirectOutcome::kReceiverNotAuthorized:
+      return {403, "RECEIVER_NOT_AUTHORIZED", "The receiver is not allowed iot:Receive on this topic."};
     case DirectOutcome::kShuttingDown:
       return {500, "SERVER_SHUTTING_DOWN", "The server shut down before the receiver acknowledged the message."};
     case DirectOutcome::kInternalError:

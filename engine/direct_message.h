@@ -63,6 +63,7 @@ enum class DirectOutcome : uint8_t {
   kTimeout,
   kConnectionClosed,     // the device went away while we waited for PUBACK
   kPubackRejected,       // MQTT 5 PUBACK with a failure reason code
+  kReceiverNotAuthorized,  // the device lacks iot:Receive on the topic
   kShuttingDown,
   kInternalError,
 };

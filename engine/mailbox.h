@@ -26,6 +26,9 @@ struct MailItem {
     kDirectResult,      // a: request token, b: packed (status, reason)
     kPublish,           // ptr: RoutedMessage*, fan out to local subscribers (refcounted)
     kInterestChange,    // ptr: InterestChange*, another shard gained/lost a topic filter
+    kSnapshot,          // ptr: control::SecuritySnapshot*, the newest security state
+    kAdminResponse,     // ptr: control::ControlPlane::Response*, answer to a parked request
+    kCredentialVerdict, // ptr: VerifyJob*, a password verified off the shard
     kDrain,             // stop accepting and drain (from the signal thread)
     kStop,              // leave the reactor loop
   };

@@ -48,6 +48,11 @@ struct ShardMetrics {
   Counter mailbox_items_in;
   Counter routed_publishes_out;       // cross-shard publish hand-offs
   Counter recv_buffer_exhausted;      // ENOBUFS from the provided-buffer ring
+  Counter auth_verifications;         // passwords sent to the verifier (cache misses)
+  Counter auth_failures;              // failed logins
+  Counter auth_throttled;             // logins refused for too many recent failures
+  Counter iam_denials;                // IAM decisions that said no
+  Counter mqtt_publish_denied;        // PUBLISH refused by iot:Publish
 
   void CountDirect(int status, uint64_t latency_us) {
     for (int i = 0; i < kDirectStatusCount; ++i) {

@@ -61,6 +61,11 @@ struct Session {
   std::vector<SubscriptionEntry> subscriptions;
   std::unique_ptr<std::string[]> topic_aliases;  // topic_alias_max entries, made on first use
   std::unique_ptr<WillMessage> will;
+  // Who this device is (SPEC 1): decisions re-read the principal from the newest snapshot,
+  // so a policy change applies to connected clients at once.
+  std::string principal_name;        // "" = anonymous
+  const void* principal = nullptr;   // control::Principal of snapshot `principal_version`
+  uint64_t principal_version = 0;
 
   bool IsV5() const { return version == 5; }
 };

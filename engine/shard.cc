@@ -93,6 +93,10 @@ void Shard::Run() {
     c->fd = -1;
     c->state = ConnState::kFree;
   }
+  if (snapshot_) {
+    snapshot_->Release();
+    snapshot_ = nullptr;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,6 +551,15 @@ void Shard::OnUndeliverableMail(const MailItem& item) {
     case MailItem::Kind::kInterestChange:
       delete static_cast<InterestChange*>(item.ptr);
       break;
+    case MailItem::Kind::kSnapshot:
+      static_cast<const control::SecuritySnapshot*>(item.ptr)->Release();
+      break;
+    case MailItem::Kind::kAdminResponse:
+      delete static_cast<control::ControlPlane::Response*>(item.ptr);
+      break;
+    case MailItem::Kind::kCredentialVerdict:
+      delete static_cast<VerifyJob*>(item.ptr);
+      break;
     default:
       break;
   }
@@ -590,6 +603,15 @@ void Shard::OnMail(const MailItem& item) {
       break;
     case MailItem::Kind::kInterestChange:
       ApplyInterestChange(static_cast<InterestChange*>(item.ptr));
+      break;
+    case MailItem::Kind::kSnapshot:
+      OnSnapshot(static_cast<const control::SecuritySnapshot*>(item.ptr));
+      break;
+    case MailItem::Kind::kAdminResponse:
+      OnAdminResponse(static_cast<control::ControlPlane::Response*>(item.ptr));
+      break;
+    case MailItem::Kind::kCredentialVerdict:
+      OnCredentialVerdict(static_cast<VerifyJob*>(item.ptr));
       break;
     case MailItem::Kind::kDrain:
       BeginDrain();

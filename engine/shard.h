@@ -20,6 +20,8 @@
 #include "engine/buffer_pool.h"
 #include "engine/config.h"
 #include "engine/connection.h"
+#include "engine/control_plane.h"
+#include "engine/credentials.h"
 #include "engine/direct_message.h"
 #include "engine/mailbox.h"
 #include "engine/metrics.h"
@@ -29,6 +31,7 @@
 #include "engine/message.h"
 #include "net/http/parser.h"
 #include "net/mqtt/codec.h"
+#include "policy/iam_policy.h"
 
 namespace sb::engine {
 
@@ -61,6 +64,9 @@ class Shard {
 
   // Appends bytes to a connection's output queue (used by the HTTP response writers).
   void QueueOutputBytes(Connection* c, std::string_view bytes);
+
+  // The security state every shard starts with (before Run).
+  void SetInitialSnapshot(const control::SecuritySnapshot* snapshot) { snapshot_ = snapshot; }
 
   // Listening sockets (SO_REUSEPORT, one pair per shard), set before Run.
   void SetListeners(int mqtt_fd, int http_fd) {
@@ -114,9 +120,11 @@ class Shard {
   size_t ProcessProxyHeader(Connection* c, const uint8_t* data, size_t size);
   size_t ProcessHttp(Connection* c, const uint8_t* data, size_t size);
   void MaybeSendContinue(Connection* c, const http::RequestHead& head);
-  void HandleHttpRequest(Connection* c, const http::RequestHead& head, std::string_view body);
-  void HandleDirectMessage(Connection* c, std::string_view encoded_client_id,
+  // Returns false when the request is parked (not consumed: it is parsed again on resume).
+  bool HandleHttpRequest(Connection* c, const http::RequestHead& head, std::string_view body);
+  void HandleDirectMessage(Connection* c, const control::Principal* principal, std::string_view encoded_client_id,
                            const http::RequestHead& head, std::string_view body);
+  void RespondUnauthorized(Connection* c, bool direct, bool bad_credentials);
   void RespondJson(Connection* c, int status, std::string_view json, bool close = false,
                    std::span<const http::HeaderField> extra = {});
   void RespondError(Connection* c, int status, std::string_view message, bool close);
@@ -130,7 +138,7 @@ class Shard {
   size_t ProcessMqtt(Connection* c, const uint8_t* data, size_t size);
   void HandleMqttPacket(Connection* c, mqtt::PacketType type, uint8_t flags, std::span<const uint8_t> body);
   void RefuseConnect(Connection* c, const mqtt::Connect& connect, mqtt::ReasonCode reason, const char* why);
-  void HandleConnect(Connection* c, const mqtt::Connect& connect);
+  void HandleConnect(Connection* c, const mqtt::Connect& connect, const control::Principal* principal);
   std::string AssignClientId();
   void HandlePublish(Connection* c, uint8_t flags, std::span<const uint8_t> body);
   void SendPuback(Connection* c, uint16_t packet_id, mqtt::ReasonCode reason);
@@ -155,6 +163,27 @@ class Shard {
   void BroadcastInterest(std::string_view filter, bool gained);
   void ApplyInterestChange(InterestChange* change);
   void DeliverDirect(DirectRequest* request);
+
+  // --- security (shard_security.cc) ---
+  enum class AuthResult : uint8_t { kOk, kPending, kBadCredentials, kNoCredentials };
+  // Checks a name/password against the snapshot; kPending parks the caller until the
+  // verifier answers (the connection is resumed from its parked input).
+  AuthResult CheckCredentials(Connection* c, std::string_view name, std::string_view password,
+                              const control::Principal** principal);
+  AuthResult AuthenticateHttp(Connection* c, const http::RequestHead& head, const control::Principal** principal);
+  AuthResult AuthenticateMqtt(Connection* c, const mqtt::Connect& connect, const control::Principal** principal);
+  void OnCredentialVerdict(VerifyJob* job);
+  void OnSnapshot(const control::SecuritySnapshot* snapshot);
+  void ForwardToControlPlane(Connection* c, const http::RequestHead& head, std::string_view body,
+                             const control::Principal* principal);
+  void OnAdminResponse(control::ControlPlane::Response* response);
+  const control::Principal* PrincipalOf(Session* s);
+  // IAM decision for `principal` on "<type>/<name>" (admin: always; none: never).
+  bool Allowed(const control::Principal* principal, policy::IotAction action, std::string_view type,
+               std::string_view name, std::string_view client_id, std::optional<std::string_view> topic = std::nullopt);
+  Connection* AwaitingConnection(uint64_t token, Connection::Awaiting what);
+  static uint64_t TokenOf(const Connection* c) { return (uint64_t(c->generation) << 32) | c->index; }
+  void Park(Connection* c, Connection::Awaiting what);
 
   // --- cross-shard ---
   void Send(uint16_t shard, MailItem item);
@@ -203,6 +232,11 @@ class Shard {
   uint64_t delivery_epoch_ = 0;
   std::vector<Session*> delivery_targets_;  // scratch for DeliverRouted
   std::vector<mqtt::ReasonCode> reason_scratch_;
+
+  const control::SecuritySnapshot* snapshot_ = nullptr;  // released when replaced
+  CredentialCache credentials_;
+  std::string resource_scratch_;           // "topic/<t>" etc. for IAM decisions
+  std::string auth_scratch_;               // decoded Basic credentials
 
   http::RequestHead scratch_head_;         // parse target for HTTP heads (large; one per shard)
   std::string body_scratch_;               // de-chunked request bodies

@@ -148,11 +148,11 @@ size_t Shard::ProcessHttp(Connection* c, const uint8_t* data, size_t size) {
       body = buffer.substr(parsed.consumed_bytes, *head.content_length);
       request_bytes += *head.content_length;
     }
+    c->keep_alive = head.keep_alive && !draining_;
+    if (!HandleHttpRequest(c, head, body)) break;  // parked: parsed again on resume
     used += request_bytes;
     c->continue_sent = false;
-    c->keep_alive = head.keep_alive && !draining_;
     metrics_.http_requests.Add();
-    HandleHttpRequest(c, head, body);
     if (!c->awaiting && !c->keep_alive) {
       CloseAfterFlush(c);
       return size;
@@ -171,31 +171,50 @@ void Shard::MaybeSendContinue(Connection* c, const http::RequestHead& head) {
 // ---------------------------------------------------------------------------------------
 // Routes
 
-void Shard::HandleHttpRequest(Connection* c, const http::RequestHead& head, std::string_view body) {
+bool Shard::HandleHttpRequest(Connection* c, const http::RequestHead& head, std::string_view body) {
+  if (head.path == "/health") {
+    // Unauthenticated on purpose: load balancers probe it.
+    if (head.method != "GET" && head.method != "HEAD") {
+      RespondError(c, 405, "use GET", false);
+      return true;
+    }
+    std::string json;
+    JsonWriter writer(&json);
+    writer.Field("status", draining_ || set_->draining() ? "draining" : "ok").Number("shards", set_->size());
+    writer.Close();
+    RespondJson(c, draining_ || set_->draining() ? 503 : 200, json);
+    return true;
+  }
   std::string_view encoded_client_id;
-  if (MatchDirectRoute(head.path, &encoded_client_id)) {
+  const bool direct = MatchDirectRoute(head.path, &encoded_client_id);
+  const control::Principal* principal = nullptr;
+  switch (AuthenticateHttp(c, head, &principal)) {
+    case AuthResult::kPending:
+      return false;
+    case AuthResult::kBadCredentials:
+    case AuthResult::kNoCredentials:
+      RespondUnauthorized(c, direct, /*bad_credentials=*/http::FindHeader(head, "authorization").has_value());
+      return true;
+    case AuthResult::kOk:
+      break;
+  }
+  if (direct) {
     if (head.method != "POST") {
       static const http::HeaderField kAllow[] = {{"Allow", "POST"}};
       std::string json;
       JsonWriter(&json).Field("message", "Use POST to send a direct message.").Field("reason", "METHOD_NOT_ALLOWED").Field("traceId", NewTraceId()).Close();
       metrics_.CountDirect(405, 0);
       RespondJson(c, 405, json, false, kAllow);
-      return;
+      return true;
     }
-    HandleDirectMessage(c, encoded_client_id, head, body);
-    return;
-  }
-  if (head.path == "/health") {
-    if (head.method != "GET" && head.method != "HEAD") return RespondError(c, 405, "use GET", false);
-    std::string json;
-    JsonWriter writer(&json);
-    writer.Field("status", draining_ || set_->draining() ? "draining" : "ok").Number("shards", set_->size());
-    writer.Close();
-    RespondJson(c, draining_ || set_->draining() ? 503 : 200, json);
-    return;
+    HandleDirectMessage(c, principal, encoded_client_id, head, body);
+    return true;
   }
   if (head.path == "/metrics") {
-    if (head.method != "GET") return RespondError(c, 405, "use GET", false);
+    if (head.method != "GET") {
+      RespondError(c, 405, "use GET", false);
+      return true;
+    }
     std::string text = RenderMetrics();
     OutputSink sink{this, c};
     http::ResponseHead response;
@@ -203,9 +222,15 @@ void Shard::HandleHttpRequest(Connection* c, const http::RequestHead& head, std:
     response.content_type = "text/plain; version=0.0.4";
     response.close_connection = !c->keep_alive;
     (void)http::WriteResponse(sink, response, text);
-    return;
+    return true;
+  }
+  if (head.path.starts_with("/admin/") || head.path.starts_with("/api/2/policies/") ||
+      head.path.starts_with("/api/2/things/")) {
+    ForwardToControlPlane(c, head, body, principal);
+    return true;
   }
   RespondError(c, 404, "no such route", false);
+  return true;
 }
 
 void Shard::RespondJson(Connection* c, int status, std::string_view json, bool close,
@@ -245,8 +270,8 @@ std::string Shard::NewTraceId() {
 // ---------------------------------------------------------------------------------------
 // Direct messages: the sender end
 
-void Shard::HandleDirectMessage(Connection* c, std::string_view encoded_client_id, const http::RequestHead& head,
-                                std::string_view body) {
+void Shard::HandleDirectMessage(Connection* c, const control::Principal* principal, std::string_view encoded_client_id,
+                                const http::RequestHead& head, std::string_view body) {
   DirectError error;
   DirectRequest* request = ParseDirectRequest(encoded_client_id, head, body, config_->limits, &error);
   if (!request) {
@@ -254,6 +279,18 @@ void Shard::HandleDirectMessage(Connection* c, std::string_view encoded_client_i
     std::string json;
     JsonWriter(&json).Field("message", error.message).Field("reason", error.reason).Field("traceId", NewTraceId()).Close();
     RespondJson(c, error.status, json);
+    return;
+  }
+  if (!Allowed(principal, policy::IotAction::kSendDirectMessage, "client", request->client_id, {}, request->topic)) {
+    DirectRequest::Free(request);
+    metrics_.CountDirect(403, 0);
+    std::string json;
+    JsonWriter(&json)
+        .Field("message", "The sender is not allowed iot:SendDirectMessage for this client and topic.")
+        .Field("reason", "SENDER_NOT_AUTHORIZED")
+        .Field("traceId", NewTraceId())
+        .Close();
+    RespondJson(c, 403, json);
     return;
   }
   if (!c->sender_rate.Take(now_ms_)) {
@@ -271,8 +308,7 @@ void Shard::HandleDirectMessage(Connection* c, std::string_view encoded_client_i
   request->token = (uint64_t(c->generation) << 32) | c->index;
   request->origin_shard = id_;
   request->accepted_us = now_us_;
-  c->awaiting = true;
-  c->awaiting_since_us = now_us_;
+  Park(c, Connection::Awaiting::kDirectResult);
   uint16_t owner = OwnerOf(request->client_id);
   if (owner == id_) {
     DeliverDirect(request);
@@ -290,8 +326,12 @@ void Shard::OnDirectResult(uint64_t token, uint64_t packed) {
   if (index >= connections_.size()) return;
   Connection* c = connections_[index];
   // The sender may have gone away (or its slot been reused) while the device was busy.
-  if (c->generation != generation || c->state != ConnState::kActive || !c->awaiting) return;
+  if (c->generation != generation || c->state != ConnState::kActive || !c->awaiting ||
+      c->awaiting_what != Connection::Awaiting::kDirectResult) {
+    return;
+  }
   c->awaiting = false;
+  c->awaiting_what = Connection::Awaiting::kNothing;
   auto [outcome, puback_reason] = UnpackOutcome(packed);
   OutcomeDescription d = DescribeOutcome(outcome);
   metrics_.CountDirect(d.status, now_us_ - c->awaiting_since_us);
@@ -375,6 +415,14 @@ std::string Shard::RenderMetrics() const {
             [](const Shard& s) { return const_cast<Shard&>(s).inbox().ApproxDepth(); });
   per_shard("switchboard_routed_publishes_total", "PUBLISH hand-offs to other shards.", "counter",
             [](const Shard& s) { return s.metrics().routed_publishes_out.Get(); });
+  per_shard("switchboard_auth_verifications_total", "Password verifications run off-shard (cache misses).", "counter",
+            [](const Shard& s) { return s.metrics().auth_verifications.Get(); });
+  per_shard("switchboard_auth_failures_total", "Failed logins.", "counter",
+            [](const Shard& s) { return s.metrics().auth_failures.Get(); });
+  per_shard("switchboard_auth_throttled_total", "Logins refused after too many recent failures.", "counter",
+            [](const Shard& s) { return s.metrics().auth_throttled.Get(); });
+  per_shard("switchboard_iam_denials_total", "IAM decisions that denied.", "counter",
+            [](const Shard& s) { return s.metrics().iam_denials.Get(); });
   per_shard("switchboard_recv_buffers_exhausted_total", "Times every provided receive buffer was in use.", "counter",
             [](const Shard& s) { return s.metrics().recv_buffer_exhausted.Get(); });
 

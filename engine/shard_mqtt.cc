@@ -32,7 +32,8 @@ Version VersionOf(const Session* s) { return s->IsV5() ? Version::kV5 : Version:
 
 size_t Shard::ProcessMqtt(Connection* c, const uint8_t* data, size_t size) {
   size_t used = 0;
-  while (used < size && c->state != ConnState::kClosing && c->state != ConnState::kFree && !c->close_after_flush) {
+  while (used < size && c->state != ConnState::kClosing && c->state != ConnState::kFree && !c->close_after_flush &&
+         !c->awaiting) {
     std::span<const uint8_t> buffer(data + used, size - used);
     mqtt::Frame frame = mqtt::PeekFrame(buffer, config_->limits.mqtt_max_packet);
     if (frame.status == mqtt::FrameStatus::kNeedMore) break;
@@ -67,8 +68,20 @@ size_t Shard::ProcessMqtt(Connection* c, const uint8_t* data, size_t size) {
           return size;
         }
       }
+      c->mqtt_version = connect.protocol_level == 5 ? 5 : 4;
+      const control::Principal* principal = nullptr;
+      AuthResult auth = AuthenticateMqtt(c, connect, &principal);
+      if (auth == AuthResult::kPending) break;  // CONNECT stays parked until the verdict
       used += frame.total_size();
-      HandleConnect(c, connect);
+      if (auth == AuthResult::kBadCredentials) {
+        RefuseConnect(c, connect, ReasonCode::kBadUserNameOrPassword, "bad user name or password");
+        return size;
+      }
+      if (auth == AuthResult::kNoCredentials) {
+        RefuseConnect(c, connect, ReasonCode::kNotAuthorized, "anonymous access is off");
+        return size;
+      }
+      HandleConnect(c, connect, principal);
       continue;
     }
     used += frame.total_size();
@@ -162,7 +175,7 @@ void Shard::RefuseConnect(Connection* c, const mqtt::Connect& connect, ReasonCod
   CloseAfterFlush(c);
 }
 
-void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect) {
+void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect, const control::Principal* principal) {
   const bool v5 = connect.version == Version::kV5;
   c->mqtt_version = v5 ? 5 : 4;
   const Limits& limits = config_->limits;
@@ -170,11 +183,6 @@ void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect) {
   if (draining_) return RefuseConnect(c, connect, v5 ? ReasonCode::kServerShuttingDown : ReasonCode::kServerUnavailable, "draining");
   if (v5 && connect.properties.authentication_method) {
     return RefuseConnect(c, connect, ReasonCode::kBadAuthenticationMethod, "enhanced authentication is not supported");
-  }
-  if (!config_->AnonymousAllowed()) {
-    // Principals and credentials arrive with the identity store; until then only the
-    // anonymous mode can admit anyone.
-    return RefuseConnect(c, connect, ReasonCode::kNotAuthorized, "anonymous access is off");
   }
 
   // Client identifier: assign one for an empty ID (3.1.1 only with a clean session).
@@ -189,6 +197,9 @@ void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect) {
   }
   if (!mqtt::ValidateClientId(client_id, limits.max_client_id_bytes).ok()) {
     return RefuseConnect(c, connect, ReasonCode::kClientIdentifierNotValid, "client ID too long or not UTF-8");
+  }
+  if (!Allowed(principal, policy::IotAction::kConnect, "client", client_id, client_id)) {
+    return RefuseConnect(c, connect, ReasonCode::kNotAuthorized, "iot:Connect denied");
   }
 
   // The Will: we keep it (and publish it on an abnormal close) but cannot retain or do QoS 2.
@@ -259,6 +270,9 @@ void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect) {
   s->topic_alias_max = v5 ? static_cast<uint16_t>(std::min<uint32_t>(limits.topic_alias_max, 65535)) : 0;
   s->outbound_rate = TokenBucket(limits.device_rate, limits.device_burst);
   s->will = std::move(will);
+  s->principal_name = principal->name;
+  s->principal = principal;
+  s->principal_version = snapshot_->version();
   sessions_.emplace(std::string_view(s->client_id), s);
   c->session = s;
   c->state = ConnState::kActive;
@@ -407,6 +421,14 @@ void Shard::HandlePublish(Connection* c, uint8_t flags, std::span<const uint8_t>
     return ProtocolError(c, 0x99, "payload is not UTF-8 as its format indicator says");
   }
 
+  if (!Allowed(PrincipalOf(s), policy::IotAction::kPublish, "topic", topic, s->client_id)) {
+    // MQTT 5 says so in the PUBACK; 3.1.1 has no way to refuse a PUBLISH, so the message is
+    // dropped (QoS 1 is still acknowledged, as AWS IoT's MQTT 3.1.1 behaviour allows) and
+    // counted, and the device stays connected.
+    metrics_.mqtt_publish_denied.Add();
+    if (publish.qos == 1) SendPuback(c, publish.packet_id, s->IsV5() ? ReasonCode::kNotAuthorized : ReasonCode::kSuccess);
+    return;
+  }
   bool delivered = RoutePublish(s->client_id, topic, publish.payload, publish.qos, ForwardableProperties(publish));
   if (publish.qos == 1) {
     SendPuback(c, publish.packet_id, delivered ? ReasonCode::kSuccess : ReasonCode::kNoMatchingSubscribers);
@@ -471,6 +493,8 @@ void Shard::DeliverRouted(RoutedMessage* message) {
     }
   });
   for (Session* s : delivery_targets_) {
+    // iot:Receive is checked on every delivery, so a Deny stops an existing subscription.
+    if (!Allowed(PrincipalOf(s), policy::IotAction::kReceive, "topic", message->topic(), s->client_id)) continue;
     DeliverToSession(s, message, std::min(message->qos(), s->delivery_qos));
   }
   message->Release();
@@ -614,6 +638,10 @@ void Shard::HandleSubscribe(Connection* c, uint8_t flags, std::span<const uint8_
       reason_scratch_.push_back(ReasonCode::kTopicFilterInvalid);
       continue;
     }
+    if (!Allowed(PrincipalOf(s), policy::IotAction::kSubscribe, "topicfilter", sub.filter, s->client_id)) {
+      reason_scratch_.push_back(ReasonCode::kNotAuthorized);  // 3.1.1 writes it as 0x80
+      continue;
+    }
     uint8_t granted = std::min<uint8_t>(sub.max_qos, 1);  // QoS 2 is granted as QoS 1
     LocalSubscriber subscriber{s, granted, sub.no_local};
     auto existing = std::find_if(s->subscriptions.begin(), s->subscriptions.end(),
@@ -696,6 +724,9 @@ void Shard::DeliverDirect(DirectRequest* request) {
   Session* s = it->second;
   Connection* c = s->connection;
   if (draining_) return answer(DirectOutcome::kShuttingDown);
+  if (!Allowed(PrincipalOf(s), policy::IotAction::kReceive, "topic", request->topic, s->client_id)) {
+    return answer(DirectOutcome::kReceiverNotAuthorized);
+  }
   if (!s->outbound_rate.Take(now_ms_)) return answer(DirectOutcome::kDeviceRateLimited);
   if (request->confirm && s->inflight_used >= s->inflight_limit) return answer(DirectOutcome::kInflightWindowFull);
   if (c->QueuedOutputBytes() + request->payload.size() > config_->limits.outbound_buffer_bytes) {

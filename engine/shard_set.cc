@@ -112,6 +112,30 @@ bool ShardSet::BindListeners(std::string* error) {
   return true;
 }
 
+void ShardSet::PostFromOutside(uint16_t shard, MailItem item) {
+  // One small ring per outside thread, only for MSG_RING doorbells.
+  struct DoorbellRing {
+    io_uring ring{};
+    bool ok = io_uring_queue_init(8, &ring, 0) == 0;
+    ~DoorbellRing() {
+      if (ok) io_uring_queue_exit(&ring);
+    }
+  };
+  thread_local DoorbellRing doorbell;
+  Shard& target = *shards_[shard];
+  target.inbox().queue().enqueue(item);
+  if (!target.inbox().MarkHasMail() || !doorbell.ok) return;
+  io_uring_sqe* sqe = io_uring_get_sqe(&doorbell.ring);
+  io_uring_prep_msg_ring(sqe, target.ring_fd(), 0, UserData::Make(Op::kMailbox, 0), 0);
+  io_uring_sqe_set_data64(sqe, 0);
+  io_uring_submit(&doorbell.ring);
+  io_uring_cqe* cqe;
+  if (io_uring_wait_cqe(&doorbell.ring, &cqe) == 0) {
+    if (cqe->res < 0) LOG_ERROR("event=doorbell_failed shard=%u error=%d", unsigned(shard), cqe->res);
+    io_uring_cqe_seen(&doorbell.ring, cqe);
+  }
+}
+
 void ShardSet::NoteShardDrained() { drained_shards_.fetch_add(1, std::memory_order_acq_rel); }
 
 int ShardSet::Run() {
@@ -134,6 +158,42 @@ int ShardSet::Run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::string error;
+  // The control plane first: the durable store must open (and the first security snapshot
+  // exist) before anything listens.
+  control::ControlPlane::Options control_options;
+  control_options.data_dir = config_.data_dir;
+  control_options.admin_password = config_.admin_password;
+  control_options.anonymous = config_.AnonymousAllowed();
+  control_options.shard_count = shards_.size();
+  control_ = std::make_unique<control::ControlPlane>(control_options);
+  if (!control_->Open(&error)) {
+    std::fprintf(stderr, "switchboard: %s\n", error.c_str());
+    return 1;
+  }
+  for (auto& shard : shards_) shard->SetInitialSnapshot(control_->Current());
+  control_->SetPublisher([this](const control::SecuritySnapshot* snapshot) {
+    for (uint16_t i = 0; i < shards_.size(); ++i) {
+      MailItem item{};
+      item.kind = MailItem::Kind::kSnapshot;
+      item.ptr = const_cast<control::SecuritySnapshot*>(snapshot);
+      PostFromOutside(i, item);
+    }
+  });
+  control_->SetResponder([this](std::unique_ptr<control::ControlPlane::Response> response) {
+    MailItem item{};
+    item.kind = MailItem::Kind::kAdminResponse;
+    uint16_t shard = response->shard;
+    item.ptr = response.release();
+    PostFromOutside(shard, item);
+  });
+  verifier_ = std::make_unique<CredentialVerifier>([this](std::unique_ptr<VerifyJob> job) {
+    MailItem item{};
+    item.kind = MailItem::Kind::kCredentialVerdict;
+    uint16_t shard = job->shard;
+    item.ptr = job.release();
+    PostFromOutside(shard, item);
+  });
+
   if (!BindListeners(&error)) {
     std::fprintf(stderr, "switchboard: %s\n", error.c_str());
     return 1;
@@ -178,25 +238,12 @@ int ShardSet::Run() {
   LOG_INFO("event=started shards=%zu mqtt=%s:%u http=%s:%u", shards_.size(), config_.mqtt.host.c_str(),
            unsigned(config_.mqtt.port), config_.http.host.c_str(), unsigned(config_.http.port));
 
-  // A small ring of our own to ring the shards' doorbells (MSG_RING) from this thread.
-  io_uring control{};
-  io_uring_queue_init(8, &control, 0);
+  control_->Start();
   auto post = [&](MailItem::Kind kind) {
-    for (auto& shard : shards_) {
+    for (uint16_t i = 0; i < shards_.size(); ++i) {
       MailItem item{};
       item.kind = kind;
-      shard->inbox().queue().enqueue(item);
-      if (shard->inbox().MarkHasMail()) {
-        io_uring_sqe* sqe = io_uring_get_sqe(&control);
-        io_uring_prep_msg_ring(sqe, shard->ring_fd(), 0, UserData::Make(Op::kMailbox, 0), 0);
-        io_uring_sqe_set_data64(sqe, 0);
-        io_uring_submit(&control);
-        io_uring_cqe* cqe;
-        if (io_uring_wait_cqe(&control, &cqe) == 0) {
-          if (cqe->res < 0) LOG_ERROR("event=doorbell_failed error=%d", cqe->res);
-          io_uring_cqe_seen(&control, cqe);
-        }
-      }
+      PostFromOutside(i, item);
     }
   };
 
@@ -213,9 +260,11 @@ int ShardSet::Run() {
   uint64_t deadline = SteadyMs() + config_.drain_grace_ms + 1000;
   while (drained_shards_.load() < shards_.size() && SteadyMs() < deadline) usleep(10 * 1000);
   usleep(100 * 1000);
+  // The control plane stops first so no snapshot or answer is posted to a stopped shard.
+  control_->Stop();
+  verifier_.reset();
   post(MailItem::Kind::kStop);
   for (auto& t : threads_) t.join();
-  io_uring_queue_exit(&control);
   LOG_INFO("event=stopped");
   return 0;
 }

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "engine/config.h"
+#include "engine/control_plane.h"
+#include "engine/credentials.h"
 #include "engine/shard.h"
 
 namespace sb::engine {
@@ -34,10 +36,18 @@ class ShardSet {
   // Called by each shard once it has finished draining (any thread).
   void NoteShardDrained();
 
+  control::ControlPlane& control() { return *control_; }
+  CredentialVerifier& verifier() { return *verifier_; }
+  // Delivers an item to a shard from a thread that is not a shard (control plane,
+  // verifier, signal thread): enqueue, then ring the shard's doorbell if it was idle.
+  void PostFromOutside(uint16_t shard, MailItem item);
+
  private:
   bool BindListeners(std::string* error);
 
   Config config_;
+  std::unique_ptr<control::ControlPlane> control_;
+  std::unique_ptr<CredentialVerifier> verifier_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::vector<int> mqtt_fds_;
