@@ -48,6 +48,7 @@ struct Connection {
   bool send_in_flight = false;
   bool in_dirty_list = false;
   bool close_after_flush = false;
+  bool overflowed = false;         // queued for closing: the peer does not read
 
   ByteBuffer* input = nullptr;     // unconsumed bytes (a partial packet or parked requests)
   ByteBuffer* out = nullptr;       // queued, not yet handed to the kernel

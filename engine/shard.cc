@@ -73,14 +73,16 @@ void Shard::Run() {
   while (true) {
     DrainInbox();
     if (stopping_) break;
+    if (!deferred_wills_.empty()) PublishDeferredWills();
     UpdateClock();
     timers_.Advance(now_ms_);
     FlushOutbox();
+    CloseOverflowed();
     FlushOutputs();
     reactor_.PublishRecycledBuffers();
     RearmReads();
     int timeout = static_cast<int>(timers_.MillisUntilNextTick(now_ms_));
-    if (inbox_backlog_ || !local_mail_.empty()) timeout = 0;
+    if (inbox_backlog_ || !local_mail_.empty() || !deferred_wills_.empty()) timeout = 0;
     reactor_.SubmitAndWait(timeout);
     UpdateClock();
     reactor_.ForEachCompletion([this](const io_uring_cqe& cqe) { OnCompletion(cqe); });
@@ -325,6 +327,13 @@ uint8_t* Shard::ReserveOutput(Connection* c, size_t size) {
 
 void Shard::CommitOutput(Connection* c, size_t size) {
   c->out->size += static_cast<uint32_t>(size);
+  // A peer that does not read cannot make us grow without bound: past twice the budget
+  // (the soft limit already drops QoS 0 and refuses direct messages) it is disconnected at
+  // the end of this turn, never in the middle of a handler.
+  if (!c->overflowed && c->QueuedOutputBytes() > 2 * uint64_t(config_->limits.outbound_buffer_bytes) + config_->limits.mqtt_max_packet) {
+    c->overflowed = true;
+    overflowed_.push_back(c);
+  }
   if (!c->in_dirty_list) {
     c->in_dirty_list = true;
     dirty_.push_back(c);
@@ -335,6 +344,16 @@ void Shard::QueueOutput(Connection* c, const void* data, size_t size) {
   if (c->state == ConnState::kClosing || c->state == ConnState::kFree || size == 0) return;
   std::memcpy(ReserveOutput(c, size), data, size);
   CommitOutput(c, size);
+}
+
+void Shard::CloseOverflowed() {
+  for (Connection* c : overflowed_) {
+    if (c->state == ConnState::kFree || c->state == ConnState::kClosing) continue;
+    metrics_.mqtt_slow_consumer_disconnects.Add();
+    LOG_WARN("shard=%u event=slow_consumer_disconnected conn=%u queued_bytes=%u", id_, c->index, c->QueuedOutputBytes());
+    CloseConnection(c, "output queue over its limit");
+  }
+  overflowed_.clear();
 }
 
 void Shard::FlushOutputs() {

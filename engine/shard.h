@@ -27,6 +27,7 @@
 #include "engine/metrics.h"
 #include "engine/reactor.h"
 #include "engine/routing.h"
+#include "engine/session.h"
 #include "engine/timer_wheel.h"
 #include "engine/message.h"
 #include "net/http/parser.h"
@@ -88,6 +89,7 @@ class Shard {
   void OnMail(const MailItem& item);
   void OnUndeliverableMail(const MailItem& item);
   void FlushOutputs();
+  void CloseOverflowed();
   void FlushOutbox();
   void RearmReads();
   void UpdateClock();
@@ -150,7 +152,7 @@ class Shard {
   // Ends the connection's session: answers its pending confirmations, drops its
   // subscriptions, publishes its Will if it still has one.
   void DetachSession(Connection* c);
-  void PublishWill(Session* s);
+  void PublishDeferredWills();
   bool RoutePublish(std::string_view publisher_id, std::string_view topic, std::span<const uint8_t> payload,
                     uint8_t qos, const ForwardedProperties& properties);
   void DeliverRouted(RoutedMessage* message);
@@ -225,6 +227,7 @@ class Shard {
   size_t live_connections_ = 0;
   std::vector<Connection*> dirty_;         // connections with output to flush
   std::vector<Connection*> rearm_;         // connections whose recv must be re-armed
+  std::vector<Connection*> overflowed_;    // output queue past the hard limit: close this turn
 
   // MQTT sessions owned here, keyed by client ID (the key views the session's own string).
   std::unordered_map<std::string_view, Session*, StringHash, std::equal_to<>> sessions_;
@@ -232,6 +235,11 @@ class Shard {
   uint64_t delivery_epoch_ = 0;
   std::vector<Session*> delivery_targets_;  // scratch for DeliverRouted
   std::vector<mqtt::ReasonCode> reason_scratch_;
+  struct DeferredWill {
+    std::string client_id;
+    std::unique_ptr<WillMessage> will;
+  };
+  std::vector<DeferredWill> deferred_wills_;  // published at the start of the next turn
 
   const control::SecuritySnapshot* snapshot_ = nullptr;  // released when replaced
   CredentialCache credentials_;

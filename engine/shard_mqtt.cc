@@ -360,7 +360,8 @@ void Shard::DetachSession(Connection* c) {
   for (const SubscriptionEntry& sub : s->subscriptions) {
     if (routing_.Unsubscribe(sub.filter, s)) BroadcastInterest(sub.filter, false);
   }
-  if (s->will && !draining_) PublishWill(s);
+  // The Will goes out next turn: publishing here could re-enter a delivery in progress.
+  if (s->will && !draining_) deferred_wills_.push_back({s->client_id, std::move(s->will)});
   auto it = sessions_.find(std::string_view(s->client_id));
   if (it != sessions_.end() && it->second == s) sessions_.erase(it);
   metrics_.mqtt_sessions.Sub();
@@ -368,11 +369,14 @@ void Shard::DetachSession(Connection* c) {
   if (draining_ && pending_confirmations_ == 0) FinishDrain();
 }
 
-void Shard::PublishWill(Session* s) {
-  WillMessage& w = *s->will;
-  std::span<const uint8_t> payload(reinterpret_cast<const uint8_t*>(w.payload.data()), w.payload.size());
-  RoutePublish(s->client_id, w.topic, payload, w.qos, w.properties);
-  s->will.reset();
+void Shard::PublishDeferredWills() {
+  std::vector<DeferredWill> wills;
+  wills.swap(deferred_wills_);
+  for (DeferredWill& d : wills) {
+    WillMessage& w = *d.will;
+    std::span<const uint8_t> payload(reinterpret_cast<const uint8_t*>(w.payload.data()), w.payload.size());
+    RoutePublish(d.client_id, w.topic, payload, w.qos, w.properties);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -478,7 +482,10 @@ bool Shard::RoutePublish(std::string_view publisher_id, std::string_view topic, 
 
 void Shard::DeliverRouted(RoutedMessage* message) {
   ++delivery_epoch_;
-  delivery_targets_.clear();
+  // Taken out of the member so a nested delivery cannot invalidate this loop.
+  std::vector<Session*> targets;
+  targets.swap(delivery_targets_);
+  targets.clear();
   const uint64_t epoch = delivery_epoch_;
   routing_.ForEachLocalSubscriber(message->topic(), [&](const LocalSubscriber& sub) {
     Session* s = sub.session;
@@ -487,16 +494,17 @@ void Shard::DeliverRouted(RoutedMessage* message) {
       // Overlapping subscriptions deliver once, at the highest granted QoS.
       s->delivery_epoch = epoch;
       s->delivery_qos = sub.qos;
-      delivery_targets_.push_back(s);
+      targets.push_back(s);
     } else {
       s->delivery_qos = std::max(s->delivery_qos, sub.qos);
     }
   });
-  for (Session* s : delivery_targets_) {
+  for (Session* s : targets) {
     // iot:Receive is checked on every delivery, so a Deny stops an existing subscription.
     if (!Allowed(PrincipalOf(s), policy::IotAction::kReceive, "topic", message->topic(), s->client_id)) continue;
     DeliverToSession(s, message, std::min(message->qos(), s->delivery_qos));
   }
+  targets.swap(delivery_targets_);  // keep the capacity for the next delivery
   message->Release();
 }
 
