@@ -35,6 +35,8 @@ Shard::Shard(ShardSet* set, uint16_t id, const Config* config)
       buffers_(4096, 4096),
       routing_(id) {
   drain_timer_.callback = &Shard::OnDrainTimer;
+  UpdateClock();
+  timers_.Start(now_ms_);
 }
 
 Shard::~Shard() {

@@ -97,8 +97,10 @@ size_t Shard::ProcessHttp(Connection* c, const uint8_t* data, size_t size) {
     http::ParseResult parsed = http::ParseRequestHead(buffer, head_limits, &head);
     if (parsed.status == http::ParseStatus::kNeedMore) break;
     if (parsed.status == http::ParseStatus::kError) {
+      // The framing of whatever follows is unknown: answer, then close.
       metrics_.http_bad_requests.Add();
       RespondError(c, parsed.error.http_status, parsed.error.reason, /*close=*/true);
+      CloseAfterFlush(c);
       return size;
     }
     const bool direct = head.path.substr(0, 13) == "/connections/";

@@ -23,13 +23,14 @@ void TimerWheel::Schedule(Timer* timer, uint64_t deadline_ms) {
   timer->deadline_ms = deadline_ms;
   // Round the deadline up so a timer never fires early.
   uint64_t tick = (deadline_ms + tick_ms_ - 1) / tick_ms_;
-  if (!started_) {
-    // Before the first Advance, anchor the wheel at the earliest scheduled tick.
-    started_ = true;
-    current_tick_ = tick;
-  }
+  assert(started_ && "TimerWheel::Start must come first");
   if (tick < current_tick_) tick = current_tick_;
   Link(timer, tick);
+}
+
+void TimerWheel::Start(uint64_t now_ms) {
+  started_ = true;
+  current_tick_ = now_ms / tick_ms_;
 }
 
 void TimerWheel::Cancel(Timer* timer) {

@@ -32,8 +32,11 @@ class TimerWheel {
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
 
+  // Anchors the wheel at the current time; call once before scheduling anything.
+  void Start(uint64_t now_ms);
+
   // Arms `timer` to fire at `deadline_ms` (absolute, same clock as Advance). Re-arming a
-  // linked timer moves it.
+  // linked timer moves it. Deadlines in the past fire on the next Advance.
   void Schedule(Timer* timer, uint64_t deadline_ms);
   void Cancel(Timer* timer);
 

@@ -24,6 +24,7 @@ class TimerWheelTest : public ::testing::Test {
 
 TEST_F(TimerWheelTest, FiresAtDeadlineNeverEarly) {
   TimerWheel wheel(10, 64);
+  wheel.Start(0);
   Timer t = Make();
   wheel.Schedule(&t, 1000);
   EXPECT_EQ(wheel.Advance(990), 0u);
@@ -36,6 +37,7 @@ TEST_F(TimerWheelTest, FiresAtDeadlineNeverEarly) {
 
 TEST_F(TimerWheelTest, DeadlinesBeyondOneRevolutionUseRounds) {
   TimerWheel wheel(10, 8);  // one revolution = 80 ms
+  wheel.Start(0);
   Timer near = Make(), far = Make();
   wheel.Schedule(&near, 30);
   wheel.Schedule(&far, 30 + 80 * 5);
@@ -49,6 +51,7 @@ TEST_F(TimerWheelTest, DeadlinesBeyondOneRevolutionUseRounds) {
 
 TEST_F(TimerWheelTest, CancelledTimerNeverFires) {
   TimerWheel wheel(10, 64);
+  wheel.Start(0);
   Timer a = Make(), b = Make();
   wheel.Schedule(&a, 100);
   wheel.Schedule(&b, 100);
@@ -61,6 +64,7 @@ TEST_F(TimerWheelTest, CancelledTimerNeverFires) {
 
 TEST_F(TimerWheelTest, RescheduleMovesTheTimer) {
   TimerWheel wheel(10, 64);
+  wheel.Start(0);
   Timer t = Make();
   wheel.Schedule(&t, 100);
   wheel.Schedule(&t, 500);
@@ -84,6 +88,7 @@ struct CancelOther {
 
 TEST_F(TimerWheelTest, CallbackMayCancelADueTimer) {
   TimerWheel wheel(10, 64);
+  wheel.Start(0);
   Timer a, b;
   a.callback = &CancelOther::Fire;
   b.callback = &CancelOther::Fire;
@@ -100,8 +105,24 @@ TEST_F(TimerWheelTest, CallbackMayCancelADueTimer) {
   EXPECT_EQ(wheel.size(), 0u);
 }
 
+// Regression: the wheel was once anchored at the first deadline scheduled, so an earlier
+// deadline scheduled afterwards fired as late as that first one.
+TEST_F(TimerWheelTest, EarlierDeadlineAfterALaterOneFiresOnTime) {
+  TimerWheel wheel(10, 512);
+  wheel.Start(1000);
+  Timer late = Make(), early = Make();
+  wheel.Schedule(&late, 11000);
+  wheel.Schedule(&early, 2000);
+  wheel.Advance(1990);
+  EXPECT_TRUE(Recorder::fired.empty());
+  wheel.Advance(2000);
+  ASSERT_EQ(Recorder::fired.size(), 1u);
+  EXPECT_EQ(Recorder::fired[0], &early);
+}
+
 TEST_F(TimerWheelTest, ReportsTimeToNextTick) {
   TimerWheel wheel(10, 64);
+  wheel.Start(0);
   EXPECT_EQ(wheel.MillisUntilNextTick(0), -1);
   Timer t = Make();
   wheel.Schedule(&t, 55);
@@ -111,6 +132,7 @@ TEST_F(TimerWheelTest, ReportsTimeToNextTick) {
 
 TEST_F(TimerWheelTest, ManyTimersAllFireOnce) {
   TimerWheel wheel(10, 16);
+  wheel.Start(0);
   std::vector<Timer> timers(1000);
   for (size_t i = 0; i < timers.size(); ++i) {
     timers[i].callback = &Recorder::Fire;
