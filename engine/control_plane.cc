@@ -268,13 +268,10 @@ bool CanSee(const policy::CompiledDittoPolicy* policy, const Principal& caller,
 
 constexpr std::string_view kPolicyRoot = "policy:/";
 constexpr std::string_view kThingRoot = "thing:/";
-constexpr std::string_view kCheckPermissions =
-    "Check if the ID of your requested %s was correct and you have sufficient permissions.";
 
 std::string CheckPermissionsDescription(std::string_view entity) {
-  std::string text(kCheckPermissions);
-  text.replace(text.find("%s"), 2, entity);
-  return text;
+  return "Check if the ID of your requested " + std::string(entity) +
+         " was correct and you have sufficient permissions.";
 }
 
 }  // namespace
