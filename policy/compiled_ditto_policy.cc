@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "policy/internal/block_layout.h"
+#include "policy/internal/bytes.h"
 
 namespace sb::policy {
 
@@ -27,6 +29,7 @@ struct CompiledDittoPolicy::Row {
 inline constexpr std::size_t kListsPerNode = 2 * kDittoPermissionCount;
 
 struct CompiledDittoPolicy::Node {
+  std::uint64_t segment_prefix;  // internal::LoadPrefix(segment): most segments fit whole
   std::uint32_t segment_offset;
   std::uint32_t segment_length;
   std::uint32_t first_child;  // children are contiguous and sorted by segment bytes
@@ -44,12 +47,25 @@ struct CompiledDittoPolicy::SubjectNameRef {
 
 namespace {
 
+// Word-at-a-time hash (subject lookups run on every check). Not keyed: the table only holds
+// names the policy's author chose, so colliding lookups cannot degrade other policies.
 std::uint64_t HashSubject(std::string_view text) noexcept {
-  std::uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ull;
+  constexpr std::uint64_t kMultiplier = 0xbf58476d1ce4e5b9ull;
+  std::uint64_t hash = 0x9e3779b97f4a7c15ull ^ text.size();
+  const char* p = text.data();
+  std::size_t n = text.size();
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    hash = (hash ^ word) * kMultiplier;
+    hash ^= hash >> 31;
+    p += 8;
+    n -= 8;
   }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  hash = (hash ^ tail) * kMultiplier;
+  hash ^= hash >> 29;
   return hash;
 }
 
@@ -197,6 +213,7 @@ class DittoTrieBuilder {
       CompiledDittoPolicy::Node node{};
       node.segment_offset = static_cast<std::uint32_t>(arena_.size());
       node.segment_length = static_cast<std::uint32_t>(build.segment.size());
+      node.segment_prefix = internal::LoadPrefix(build.segment);
       arena_ += build.segment;
 
       // Rows: every subject with something at or below this node.
@@ -349,13 +366,19 @@ std::string_view CompiledDittoPolicy::SubjectName(std::uint32_t id) const noexce
 
 std::optional<std::uint32_t> CompiledDittoPolicy::FindSubject(
     std::string_view subject) const noexcept {
-  if (subject_count_ == 0) return std::nullopt;
+  const std::uint32_t id = LookupSubject(subject);
+  if (id == kNoSubject) return std::nullopt;
+  return id;
+}
+
+std::uint32_t CompiledDittoPolicy::LookupSubject(std::string_view subject) const noexcept {
+  if (subject_count_ == 0) return kNoSubject;
   std::size_t slot = HashSubject(subject) & subject_slot_mask_;
   // Load factor <= 1/2 guarantees an empty slot, so the probe terminates.
   for (;;) {
     const std::uint32_t entry = subject_slots_[slot];
-    if (entry == 0) return std::nullopt;
-    if (SubjectName(entry - 1) == subject) return entry - 1;
+    if (entry == 0) return kNoSubject;
+    if (internal::BytesEqual(SubjectName(entry - 1), subject)) return entry - 1;
     slot = (slot + 1) & subject_slot_mask_;
   }
 }
@@ -373,14 +396,25 @@ const CompiledDittoPolicy::Node* CompiledDittoPolicy::FindChild(
     const Node& node, std::string_view segment) const noexcept {
   const Node* first = nodes_ + node.first_child;
   const Node* last = first + node.child_count;
+  const auto matches = [&](const Node& child) {
+    return child.segment_length == segment.size() &&
+           (segment.size() <= 8 ||
+            internal::BytesEqual(arena_.substr(child.segment_offset, child.segment_length),
+                                 segment));
+  };
+  if (node.child_count <= 8) {
+    // Few children (the common case): compare lengths and 8-byte prefixes only.
+    const std::uint64_t prefix = internal::LoadPrefix(segment);
+    for (const Node* child = first; child != last; ++child) {
+      if (child->segment_prefix == prefix && matches(*child)) return child;
+    }
+    return nullptr;
+  }
   const Node* found =
       std::lower_bound(first, last, segment, [this](const Node& child, std::string_view key) {
         return arena_.substr(child.segment_offset, child.segment_length) < key;
       });
-  if (found != last && arena_.substr(found->segment_offset, found->segment_length) == segment) {
-    return found;
-  }
-  return nullptr;
+  return (found != last && matches(*found)) ? found : nullptr;
 }
 
 void CompiledDittoPolicy::Accumulate(const std::uint32_t* subjects, std::size_t count,
@@ -444,10 +478,10 @@ bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subje
   std::size_t batched = 0;
   bool known_subject = false;
   for (const std::string_view subject : subjects) {
-    const std::optional<std::uint32_t> id = FindSubject(subject);
-    if (!id) continue;
+    const std::uint32_t id = LookupSubject(subject);
+    if (id == kNoSubject) continue;
     known_subject = true;
-    batch[batched++] = *id;
+    batch[batched++] = id;
     if (batched == kBatch) {
       Accumulate(batch, batched, *key, mode, grant_depth, revoke_depth);
       batched = 0;

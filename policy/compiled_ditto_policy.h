@@ -90,6 +90,10 @@ class CompiledDittoPolicy {
  private:
   friend class DittoTrieBuilder;
 
+  // FindSubject without std::optional (whose two-field return costs a store-forwarding
+  // stall on every check); kNoSubject when unknown.
+  static constexpr std::uint32_t kNoSubject = 0xffffffffu;
+  std::uint32_t LookupSubject(std::string_view subject) const noexcept;
   const Row* FindRow(const Node& node, std::uint32_t subject) const noexcept;
   const Node* FindChild(const Node& node, std::string_view segment) const noexcept;
   void Accumulate(const std::uint32_t* subjects, std::size_t count, const DittoResourceKey& key,

@@ -1,11 +1,13 @@
 #include "policy/compiled_iam_policies.h"
 
-#include "policy/internal/block_layout.h"
-
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "policy/internal/block_layout.h"
+#include "policy/internal/glob.h"
 
 namespace sb::policy {
 
@@ -13,17 +15,21 @@ using internal::GlobToken;
 using internal::GlobTokenKind;
 using internal::PolicyVariable;
 
-struct CompiledIamPolicies::Node {
+namespace {
+
+constexpr std::uint32_t kNoNode = 0xffffffffu;
+
+struct Node {
   std::uint32_t first_edge;
   std::uint32_t literal_edge_count;  // literal edges first, sorted by first byte
   std::uint32_t other_edge_count;    // then `?` and variable edges
   std::uint32_t first_tail;
   std::uint32_t tail_count;
-  std::uint32_t first_statement;  // into statement_refs_: patterns that end at this node
+  std::uint32_t first_statement;  // into the statement refs: patterns that end at this node
   std::uint32_t statement_count;
 };
 
-struct CompiledIamPolicies::Edge {
+struct Edge {
   std::uint32_t child;
   std::uint32_t label_offset;  // literal edges: bytes in the arena
   std::uint32_t label_length;
@@ -32,35 +38,85 @@ struct CompiledIamPolicies::Edge {
   char first_byte;             // literal edges: label[0], kept here to skip the arena
 };
 
-struct CompiledIamPolicies::Tail {
+struct Tail {
   std::uint32_t first_token;  // starts with kAnyRun
   std::uint32_t token_count;
   std::uint32_t first_statement;
   std::uint32_t statement_count;
 };
 
-struct CompiledIamPolicies::Statement {
+struct Statement {
   std::uint32_t first_condition;
   std::uint32_t condition_count;  // 0: unconditional
 };
 
-struct CompiledIamPolicies::Condition {
+struct Condition {
   IamConditionOperator op;
   IamConditionKey key;
   std::uint32_t first_value;
   std::uint32_t value_count;
 };
 
-struct CompiledIamPolicies::ConditionValue {
+struct ConditionValue {
   std::uint32_t first_token;
   std::uint32_t token_count;
 };
 
-struct CompiledIamPolicies::MatchContext {
-  std::string_view resource;
-  internal::VariableValues variables;
-  const IamRequest* request;
+// First bytes of the block: where everything else is.
+struct Header {
+  std::uint32_t roots[kIotActionCount][2];  // [action][0] Deny trie, [action][1] Allow trie
+  std::uint32_t total_bytes;
+  std::uint32_t nodes;
+  std::uint32_t edges;
+  std::uint32_t tails;
+  std::uint32_t statement_refs;
+  std::uint32_t statements;
+  std::uint32_t conditions;
+  std::uint32_t condition_values;
+  std::uint32_t tokens;
+  std::uint32_t arena;
+  std::uint32_t arena_bytes;
 };
+
+// Typed views of one block plus the request, for the duration of one decision.
+struct Walk {
+  explicit Walk(const std::byte* block, const IamRequest& r) noexcept
+      : header(reinterpret_cast<const Header*>(block)),
+        nodes(reinterpret_cast<const Node*>(block + header->nodes)),
+        edges(reinterpret_cast<const Edge*>(block + header->edges)),
+        tails(reinterpret_cast<const Tail*>(block + header->tails)),
+        statement_refs(reinterpret_cast<const std::uint32_t*>(block + header->statement_refs)),
+        statements(reinterpret_cast<const Statement*>(block + header->statements)),
+        conditions(reinterpret_cast<const Condition*>(block + header->conditions)),
+        condition_values(reinterpret_cast<const ConditionValue*>(block + header->condition_values)),
+        tokens(reinterpret_cast<const GlobToken*>(block + header->tokens)),
+        arena(reinterpret_cast<const char*>(block + header->arena), header->arena_bytes),
+        resource(r.resource),
+        request(r) {
+    variables.values[static_cast<std::size_t>(PolicyVariable::kClientId)] = r.client_id;
+    variables.values[static_cast<std::size_t>(PolicyVariable::kThingName)] = r.thing_name;
+  }
+
+  bool MatchNode(std::uint32_t node_index, std::size_t position) const noexcept;
+  bool AnyStatementHolds(std::uint32_t first, std::uint32_t count) const noexcept;
+  bool ConditionHolds(const Condition& condition) const noexcept;
+
+  const Header* header;
+  const Node* nodes;
+  const Edge* edges;
+  const Tail* tails;
+  const std::uint32_t* statement_refs;
+  const Statement* statements;
+  const Condition* conditions;
+  const ConditionValue* condition_values;
+  const GlobToken* tokens;
+  std::string_view arena;
+  std::string_view resource;
+  const IamRequest& request;
+  internal::VariableValues variables;
+};
+
+}  // namespace
 
 std::string_view DecisionName(Decision decision) noexcept {
   switch (decision) {
@@ -79,14 +135,15 @@ class IamTrieBuilder {
   }
 
   CompiledIamPolicies Finish() {
-    CompiledIamPolicies out;
+    Header header{};
     for (std::size_t action = 0; action < kIotActionCount; ++action) {
       for (std::size_t effect = 0; effect < 2; ++effect) {
         const std::uint32_t root = roots_[action][effect];
-        if (root != kNone) out.roots_[action][effect] = Emit(root);
+        header.roots[action][effect] = root == kNone ? kNoNode : Emit(root);
       }
     }
-    Layout(&out);
+    CompiledIamPolicies out;
+    Layout(&header, &out);
     return out;
   }
 
@@ -154,12 +211,12 @@ class IamTrieBuilder {
   }
 
   std::uint32_t AddConditions(const std::vector<IamCondition>& conditions) {
-    CompiledIamPolicies::Statement compiled{static_cast<std::uint32_t>(conditions_.size()),
+    Statement compiled{static_cast<std::uint32_t>(conditions_.size()),
                                             static_cast<std::uint32_t>(conditions.size())};
     for (const IamCondition& condition : conditions) {
       const bool wildcards = condition.op == IamConditionOperator::kStringLike ||
                              condition.op == IamConditionOperator::kStringNotLike;
-      CompiledIamPolicies::Condition out{condition.op, condition.key,
+      Condition out{condition.op, condition.key,
                                          static_cast<std::uint32_t>(values_.size()), 0};
       for (const std::string& value : condition.values) {
         const auto first = static_cast<std::uint32_t>(tokens_.size());
@@ -277,7 +334,7 @@ class IamTrieBuilder {
     std::sort(build.children.begin(), build.children.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
 
-    CompiledIamPolicies::Node node{};
+    Node node{};
     node.statement_count = static_cast<std::uint32_t>(build.statements.size());
     node.first_statement = EmitStatements(build.statements);
     node.first_tail = static_cast<std::uint32_t>(out_tails_.size());
@@ -303,7 +360,7 @@ class IamTrieBuilder {
     out_edges_.resize(out_edges_.size() + children.size());
     for (std::size_t i = 0; i < children.size(); ++i) {
       const auto& [key, first_child] = children[i];
-      CompiledIamPolicies::Edge edge{};
+      Edge edge{};
       edge.kind = key.kind;
       edge.variable = key.variable;
       std::uint32_t child = first_child;
@@ -330,33 +387,37 @@ class IamTrieBuilder {
     return out_index;
   }
 
-  void Layout(CompiledIamPolicies* out) {
+  void Layout(Header* header, CompiledIamPolicies* out) {
     using internal::BlockLayout;
     BlockLayout layout;
-    const std::size_t nodes = layout.Reserve<CompiledIamPolicies::Node>(out_nodes_.size());
-    const std::size_t edges = layout.Reserve<CompiledIamPolicies::Edge>(out_edges_.size());
-    const std::size_t tails = layout.Reserve<CompiledIamPolicies::Tail>(out_tails_.size());
-    const std::size_t refs = layout.Reserve<std::uint32_t>(out_statement_refs_.size());
-    const std::size_t statements =
-        layout.Reserve<CompiledIamPolicies::Statement>(statements_.size());
-    const std::size_t conditions =
-        layout.Reserve<CompiledIamPolicies::Condition>(conditions_.size());
-    const std::size_t values = layout.Reserve<CompiledIamPolicies::ConditionValue>(values_.size());
-    const std::size_t tokens = layout.Reserve<GlobToken>(tokens_.size());
-    const std::size_t arena = layout.Reserve<char>(arena_.size());
+    layout.Reserve<Header>(1);
+    const auto reserve = [&layout](auto tag, std::size_t count) {
+      return static_cast<std::uint32_t>(layout.Reserve<decltype(tag)>(count));
+    };
+    header->nodes = reserve(Node{}, out_nodes_.size());
+    header->edges = reserve(Edge{}, out_edges_.size());
+    header->tails = reserve(Tail{}, out_tails_.size());
+    header->statement_refs = reserve(std::uint32_t{}, out_statement_refs_.size());
+    header->statements = reserve(Statement{}, statements_.size());
+    header->conditions = reserve(Condition{}, conditions_.size());
+    header->condition_values = reserve(ConditionValue{}, values_.size());
+    header->tokens = reserve(GlobToken{}, tokens_.size());
+    header->arena = reserve(char{}, arena_.size());
+    header->arena_bytes = static_cast<std::uint32_t>(arena_.size());
+    header->total_bytes = static_cast<std::uint32_t>(layout.size());
 
     out->block_ = layout.Allocate();
-    out->block_bytes_ = layout.size();
     std::byte* block = out->block_.get();
-    out->nodes_ = BlockLayout::Place(block, nodes, out_nodes_);
-    out->edges_ = BlockLayout::Place(block, edges, out_edges_);
-    out->tails_ = BlockLayout::Place(block, tails, out_tails_);
-    out->statement_refs_ = BlockLayout::Place(block, refs, out_statement_refs_);
-    out->statements_ = BlockLayout::Place(block, statements, statements_);
-    out->conditions_ = BlockLayout::Place(block, conditions, conditions_);
-    out->condition_values_ = BlockLayout::Place(block, values, values_);
-    out->tokens_ = BlockLayout::Place(block, tokens, tokens_);
-    out->arena_ = BlockLayout::PlaceBytes(block, arena, arena_);
+    std::memcpy(block, header, sizeof(Header));
+    BlockLayout::Place(block, header->nodes, out_nodes_);
+    BlockLayout::Place(block, header->edges, out_edges_);
+    BlockLayout::Place(block, header->tails, out_tails_);
+    BlockLayout::Place(block, header->statement_refs, out_statement_refs_);
+    BlockLayout::Place(block, header->statements, statements_);
+    BlockLayout::Place(block, header->conditions, conditions_);
+    BlockLayout::Place(block, header->condition_values, values_);
+    BlockLayout::Place(block, header->tokens, tokens_);
+    BlockLayout::PlaceBytes(block, header->arena, arena_);
   }
 
   std::uint32_t roots_[kIotActionCount][2] = {
@@ -364,39 +425,16 @@ class IamTrieBuilder {
   std::vector<BuildNode> nodes_;
 
   // Output sections.
-  std::vector<CompiledIamPolicies::Node> out_nodes_;
-  std::vector<CompiledIamPolicies::Edge> out_edges_;
-  std::vector<CompiledIamPolicies::Tail> out_tails_;
+  std::vector<Node> out_nodes_;
+  std::vector<Edge> out_edges_;
+  std::vector<Tail> out_tails_;
   std::vector<std::uint32_t> out_statement_refs_;
-  std::vector<CompiledIamPolicies::Statement> statements_;
-  std::vector<CompiledIamPolicies::Condition> conditions_;
-  std::vector<CompiledIamPolicies::ConditionValue> values_;
+  std::vector<Statement> statements_;
+  std::vector<Condition> conditions_;
+  std::vector<ConditionValue> values_;
   std::vector<GlobToken> tokens_;
   std::string arena_;
 };
-
-CompiledIamPolicies::CompiledIamPolicies(CompiledIamPolicies&& other) noexcept {
-  *this = std::move(other);
-}
-
-CompiledIamPolicies& CompiledIamPolicies::operator=(CompiledIamPolicies&& other) noexcept {
-  if (this == &other) return *this;
-  block_ = std::move(other.block_);
-  block_bytes_ = std::exchange(other.block_bytes_, 0);
-  nodes_ = std::exchange(other.nodes_, nullptr);
-  edges_ = std::exchange(other.edges_, nullptr);
-  tails_ = std::exchange(other.tails_, nullptr);
-  statement_refs_ = std::exchange(other.statement_refs_, nullptr);
-  statements_ = std::exchange(other.statements_, nullptr);
-  conditions_ = std::exchange(other.conditions_, nullptr);
-  condition_values_ = std::exchange(other.condition_values_, nullptr);
-  tokens_ = std::exchange(other.tokens_, nullptr);
-  arena_ = std::exchange(other.arena_, std::string_view());
-  for (std::size_t a = 0; a < kIotActionCount; ++a) {
-    for (std::size_t e = 0; e < 2; ++e) roots_[a][e] = std::exchange(other.roots_[a][e], kNoNode);
-  }
-  return *this;
-}
 
 CompiledIamPolicies CompiledIamPolicies::Compile(
     std::span<const IamPolicyDocument* const> documents) {
@@ -413,110 +451,108 @@ CompiledIamPolicies CompiledIamPolicies::Compile(std::span<const IamPolicyDocume
   return builder.Finish();
 }
 
+std::size_t CompiledIamPolicies::MemoryBytes() const noexcept {
+  return block_ ? reinterpret_cast<const Header*>(block_.get())->total_bytes : 0;
+}
+
 Decision CompiledIamPolicies::Decide(const IamRequest& request) const noexcept {
   const auto action = static_cast<std::size_t>(request.action);
-  if (action >= kIotActionCount || request.resource.size() > kMaxResourceBytes) {
+  if (!block_ || action >= kIotActionCount ||
+      request.resource.size() > kMaxResourceBytes) {
     return Decision::kDefaultDeny;
   }
-  MatchContext context{request.resource, {}, &request};
-  context.variables.values[static_cast<std::size_t>(PolicyVariable::kClientId)] =
-      request.client_id;
-  context.variables.values[static_cast<std::size_t>(PolicyVariable::kThingName)] =
-      request.thing_name;
-  if (roots_[action][0] != kNoNode && MatchNode(roots_[action][0], 0, context)) {
-    return Decision::kExplicitDeny;
-  }
-  if (roots_[action][1] != kNoNode && MatchNode(roots_[action][1], 0, context)) {
-    return Decision::kAllow;
-  }
+  const Walk walk(block_.get(), request);
+  const std::uint32_t deny_root = walk.header->roots[action][0];
+  if (deny_root != kNoNode && walk.MatchNode(deny_root, 0)) return Decision::kExplicitDeny;
+  const std::uint32_t allow_root = walk.header->roots[action][1];
+  if (allow_root != kNoNode && walk.MatchNode(allow_root, 0)) return Decision::kAllow;
   return Decision::kDefaultDeny;
 }
 
+namespace {
+
 // Recursion depth is bounded by the resource length (every edge consumes at least one byte;
 // an unavailable variable matches nothing) and by kMaxResourceBytes.
-bool CompiledIamPolicies::MatchNode(std::uint32_t node_index, std::size_t position,
-                                    const MatchContext& context) const noexcept {
-  const std::string_view resource = context.resource;
+bool Walk::MatchNode(std::uint32_t node_index, std::size_t position) const noexcept {
   for (;;) {
-    const Node& node = nodes_[node_index];
+    const Node& node = nodes[node_index];
     if (position == resource.size() && node.statement_count != 0 &&
-        AnyStatementHolds(node.first_statement, node.statement_count, context)) {
+        AnyStatementHolds(node.first_statement, node.statement_count)) {
       return true;
     }
     for (std::uint32_t t = 0; t < node.tail_count; ++t) {
-      const Tail& tail = tails_[node.first_tail + t];
-      if (internal::GlobMatch(std::span<const internal::GlobToken>(tokens_ + tail.first_token,
-                                                                  tail.token_count),
-                              arena_, resource.substr(position), context.variables) &&
-          AnyStatementHolds(tail.first_statement, tail.statement_count, context)) {
+      const Tail& tail = tails[node.first_tail + t];
+      if (internal::GlobMatch(std::span<const GlobToken>(tokens + tail.first_token,
+                                                         tail.token_count),
+                              arena, resource.substr(position), variables) &&
+          AnyStatementHolds(tail.first_statement, tail.statement_count)) {
         return true;
       }
     }
     if (position == resource.size()) return false;  // every edge needs at least one byte
 
     // `?` and variable edges branch; try them before following the single literal edge.
-    const Edge* edges = edges_ + node.first_edge;
+    const Edge* node_edges = edges + node.first_edge;
     for (std::uint32_t e = node.literal_edge_count;
          e < node.literal_edge_count + node.other_edge_count; ++e) {
-      const Edge& edge = edges[e];
+      const Edge& edge = node_edges[e];
       if (edge.kind == GlobTokenKind::kAnyChar) {
-        if (MatchNode(edge.child, position + 1, context)) return true;
+        if (MatchNode(edge.child, position + 1)) return true;
       } else {
-        const std::string_view value = context.variables.Get(edge.variable);
+        const std::string_view value = variables.Get(edge.variable);
         if (!value.empty() && resource.substr(position).starts_with(value) &&
-            MatchNode(edge.child, position + value.size(), context)) {
+            MatchNode(edge.child, position + value.size())) {
           return true;
         }
       }
     }
     // At most one literal edge can start with the next byte (radix trie).
-    const char next = resource[position];
-    const Edge* found = nullptr;
+    const auto next = static_cast<unsigned char>(resource[position]);
     std::uint32_t lo = 0;
     std::uint32_t hi = node.literal_edge_count;
     while (lo < hi) {
       const std::uint32_t mid = (lo + hi) / 2;
-      const auto mid_byte = static_cast<unsigned char>(edges[mid].first_byte);
-      if (mid_byte < static_cast<unsigned char>(next)) {
+      if (static_cast<unsigned char>(node_edges[mid].first_byte) < next) {
         lo = mid + 1;
       } else {
         hi = mid;
       }
     }
-    if (lo < node.literal_edge_count && edges[lo].first_byte == next) found = &edges[lo];
-    if (found == nullptr) return false;
-    const std::string_view label = arena_.substr(found->label_offset, found->label_length);
+    if (lo == node.literal_edge_count ||
+        static_cast<unsigned char>(node_edges[lo].first_byte) != next) {
+      return false;
+    }
+    const Edge& edge = node_edges[lo];
+    const std::string_view label = arena.substr(edge.label_offset, edge.label_length);
     if (resource.compare(position, label.size(), label) != 0) return false;
     position += label.size();
-    node_index = found->child;  // tail position: loop instead of recursing
+    node_index = edge.child;  // tail position: loop instead of recursing
   }
 }
 
-bool CompiledIamPolicies::AnyStatementHolds(std::uint32_t first, std::uint32_t count,
-                                            const MatchContext& context) const noexcept {
+bool Walk::AnyStatementHolds(std::uint32_t first, std::uint32_t count) const noexcept {
   for (std::uint32_t i = 0; i < count; ++i) {
-    const Statement& statement = statements_[statement_refs_[first + i]];
+    const Statement& statement = statements[statement_refs[first + i]];
     bool holds = true;
     for (std::uint32_t c = 0; c < statement.condition_count && holds; ++c) {
-      holds = ConditionHolds(conditions_[statement.first_condition + c], context);
+      holds = ConditionHolds(conditions[statement.first_condition + c]);
     }
     if (holds) return true;
   }
   return false;
 }
 
-bool CompiledIamPolicies::ConditionHolds(const Condition& condition,
-                                         const MatchContext& context) const noexcept {
+bool Walk::ConditionHolds(const Condition& condition) const noexcept {
   std::optional<std::string_view> actual;
   switch (condition.key) {
     case IamConditionKey::kTopic:
-      actual = context.request->topic;
+      actual = request.topic;
       break;
     case IamConditionKey::kClientId:
-      if (!context.request->client_id.empty()) actual = context.request->client_id;
+      if (!request.client_id.empty()) actual = request.client_id;
       break;
     case IamConditionKey::kThingName:
-      if (!context.request->thing_name.empty()) actual = context.request->thing_name;
+      if (!request.thing_name.empty()) actual = request.thing_name;
       break;
   }
   const bool negated = condition.op == IamConditionOperator::kStringNotEquals ||
@@ -526,12 +562,14 @@ bool CompiledIamPolicies::ConditionHolds(const Condition& condition,
   if (!actual) return negated;
   bool any = false;
   for (std::uint32_t v = 0; v < condition.value_count && !any; ++v) {
-    const ConditionValue& value = condition_values_[condition.first_value + v];
+    const ConditionValue& value = condition_values[condition.first_value + v];
     any = internal::GlobMatch(
-        std::span<const internal::GlobToken>(tokens_ + value.first_token, value.token_count),
-        arena_, *actual, context.variables);
+        std::span<const GlobToken>(tokens + value.first_token, value.token_count), arena,
+        *actual, variables);
   }
   return negated ? !any : any;
 }
+
+}  // namespace
 
 }  // namespace sb::policy

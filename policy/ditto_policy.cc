@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "policy/internal/json_fields.h"
@@ -34,6 +35,45 @@ bool IsValidNamespace(std::string_view ns) noexcept {
     if (ns[i] != '.' && ns[i] != '-') return false;
     ++i;
   }
+}
+
+// True if `path` holds a byte < 0x20 or 0x7f, or an empty segment ("//"). Runs on every
+// decision, so it works eight bytes at a time.
+bool HasControlByteOrEmptySegment(std::string_view path) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+  // Exact per-byte mask (high bit set) of the zero bytes of `word`.
+  const auto zero_bytes = [](std::uint64_t word) {
+    return ~(((word & kLow7) + kLow7) | word | kLow7);
+  };
+  const char* p = path.data();
+  std::size_t n = path.size();
+  bool previous_slash = false;  // the last byte of the previous word was '/'
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    const std::uint64_t below_space = (word - 0x20 * kOnes) & ~word & kHighBits;
+    const std::uint64_t del = zero_bytes(word ^ (0x7f * kOnes));
+    const std::uint64_t slashes = zero_bytes(word ^ ('/' * kOnes));
+    // Little-endian: byte i+1 sits 8 bits above byte i.
+    const bool adjacent = (slashes & (slashes >> 8)) != 0 || (previous_slash && (slashes & 0x80));
+    if (below_space != 0 || del != 0 || adjacent) return true;
+    previous_slash = (slashes >> 63) != 0;
+    p += 8;
+    n -= 8;
+  }
+  for (; n != 0; ++p, --n) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == '/') {
+      if (previous_slash) return true;
+      previous_slash = true;
+    } else {
+      previous_slash = false;
+    }
+  }
+  return false;
 }
 
 std::string TypeError(const std::string& field, std::string_view expected,
@@ -271,28 +311,23 @@ std::string_view DittoResourceTypeName(DittoResourceType type) noexcept {
 }
 
 std::optional<DittoResourceKey> ParseDittoResourceKey(std::string_view text) noexcept {
-  const std::size_t colon = text.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  const std::string_view type = text.substr(0, colon);
   DittoResourceKey key;
-  if (type == "thing") {
-    key.type = DittoResourceType::kThing;
-  } else if (type == "policy") {
-    key.type = DittoResourceType::kPolicy;
-  } else if (type == "message") {
+  if (text.starts_with("message:")) {
     key.type = DittoResourceType::kMessage;
+    key.path = text.substr(8);
+  } else if (text.starts_with("thing:")) {
+    key.type = DittoResourceType::kThing;
+    key.path = text.substr(6);
+  } else if (text.starts_with("policy:")) {
+    key.type = DittoResourceType::kPolicy;
+    key.path = text.substr(7);
   } else {
     return std::nullopt;
   }
-  key.path = text.substr(colon + 1);
   if (key.path.empty()) return key;
   if (key.path.front() != '/') return std::nullopt;
-  for (std::size_t i = 0; i < key.path.size(); ++i) {
-    const auto c = static_cast<unsigned char>(key.path[i]);
-    if (c < 0x20 || c == 0x7f) return std::nullopt;
-    // An empty segment ("//") is invalid; a single trailing slash is allowed.
-    if (c == '/' && i + 1 < key.path.size() && key.path[i + 1] == '/') return std::nullopt;
-  }
+  // An empty segment ("//") is invalid; a single trailing slash is allowed.
+  if (HasControlByteOrEmptySegment(key.path)) return std::nullopt;
   return key;
 }
 

@@ -72,9 +72,11 @@ class DittoPathSegments {
   bool Next(std::string_view* segment) noexcept {
     while (!rest_.empty() && rest_.front() == '/') rest_.remove_prefix(1);
     if (rest_.empty()) return false;
-    const std::size_t slash = rest_.find('/');
-    *segment = rest_.substr(0, slash);
-    rest_.remove_prefix(slash == std::string_view::npos ? rest_.size() : slash);
+    // Segments are short: a plain loop beats a memchr call.
+    std::size_t length = 0;
+    while (length < rest_.size() && rest_[length] != '/') ++length;
+    *segment = rest_.substr(0, length);
+    rest_.remove_prefix(length);
     return true;
   }
 

@@ -82,9 +82,10 @@ struct IamPolicyDocument {
   std::vector<IamStatement> statements;
 };
 
-// Bounds on untrusted documents; generous next to AWS's 2048-character policies.
+// Bounds on untrusted documents; generous next to AWS's 2048-character policies, and small
+// enough to bound the worst-case decision cost (see compiled_iam_policies.h).
 struct IamPolicyLimits {
-  std::size_t max_document_bytes = 64 * 1024;
+  std::size_t max_document_bytes = 16 * 1024;
   std::size_t max_statements = 256;
   std::size_t max_list_items = 256;        // per Action / Resource / condition value list
   std::size_t max_pattern_bytes = 1024;    // one action, resource or condition value

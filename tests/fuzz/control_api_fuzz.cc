@@ -1,5 +1,5 @@
-// libFuzzer harness for ControlPlane::Handle (kept outside the repo: the repo's fuzz glue
-// does not link sb_control). Input: byte 0 = method, byte 1 = route + caller, byte 2 = name
+// libFuzzer harness for ControlPlane::Handle: the admin and Ditto resource API with random
+// methods, routes, callers, names and bodies. Input: byte 0 = method, byte 1 = route + caller, byte 2 = name
 // length, then the name, then the body.
 #include <simdjson.h>
 

@@ -160,6 +160,26 @@ TEST(ParseDittoResourceKey, AcceptsValidKeysOnly) {
   EXPECT_FALSE(ParseDittoResourceKey("thing:a").has_value());
   EXPECT_FALSE(ParseDittoResourceKey("thing://").has_value());
   EXPECT_FALSE(ParseDittoResourceKey("thing:/a\nb").has_value());
+  // Control bytes anywhere in long paths (checked eight bytes at a time), UTF-8 allowed.
+  const std::string long_path = "thing:/features/lamp/properties/config/brightness";
+  EXPECT_TRUE(ParseDittoResourceKey(long_path).has_value());
+  EXPECT_TRUE(ParseDittoResourceKey("message:/inbox/messages/\xc3\xa9t\xc3\xa9-caf\xc3\xa9").has_value());
+  for (std::size_t at = 7; at < long_path.size(); ++at) {
+    for (const char bad : {'\x01', '\x1f', '\x7f', '\0'}) {
+      std::string path = long_path;
+      path[at] = bad;
+      EXPECT_FALSE(ParseDittoResourceKey(path).has_value()) << at << " " << int(bad);
+    }
+  }
+  EXPECT_FALSE(ParseDittoResourceKey("thing:/features/lamp//config").has_value());
+  // An empty segment at every offset, including across the eight-byte words.
+  for (std::size_t at = 7; at <= long_path.size(); ++at) {
+    std::string path(long_path, 0, at);
+    path.push_back('/');
+    path.append(long_path, at, std::string::npos);
+    const bool empty_segment = path.find("//") != std::string::npos;
+    EXPECT_EQ(ParseDittoResourceKey(path).has_value(), !empty_segment) << path;
+  }
 }
 
 TEST(DittoPathSegments, SplitsOnSlashes) {
