@@ -130,6 +130,9 @@ class Shard {
   void RespondJson(Connection* c, int status, std::string_view json, bool close = false,
                    std::span<const http::HeaderField> extra = {});
   void RespondError(Connection* c, int status, std::string_view message, bool close);
+  // A direct-message answer: {"message", "reason" (errors only), "traceId"}, counted by status.
+  void RespondDirect(Connection* c, int status, std::string_view reason, std::string_view message, bool close = false,
+                     uint64_t latency_us = 0, std::span<const http::HeaderField> extra = {});
   void RespondDirectOrPlainError(Connection* c, bool direct, int status, std::string_view reason,
                                  std::string message);
   void OnDirectResult(uint64_t token, uint64_t packed_outcome);
@@ -147,6 +150,9 @@ class Shard {
   void HandlePuback(Session* s, uint16_t packet_id, uint8_t reason);
   void HandleSubscribe(Connection* c, uint8_t flags, std::span<const uint8_t> body);
   void HandleUnsubscribe(Connection* c, uint8_t flags, std::span<const uint8_t> body);
+  // Encodes an MQTT packet straight into the connection's output queue.
+  template <class Packet>
+  void WritePacket(Connection* c, const Packet& packet, mqtt::Version version);
   void SendDisconnect(Connection* c, uint8_t reason);
   void ProtocolError(Connection* c, uint8_t reason, const char* why);
   // Ends the connection's session: answers its pending confirmations, drops its

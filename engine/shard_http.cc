@@ -203,10 +203,7 @@ bool Shard::HandleHttpRequest(Connection* c, const http::RequestHead& head, std:
   if (direct) {
     if (head.method != "POST") {
       static const http::HeaderField kAllow[] = {{"Allow", "POST"}};
-      std::string json;
-      JsonWriter(&json).Field("message", "Use POST to send a direct message.").Field("reason", "METHOD_NOT_ALLOWED").Field("traceId", NewTraceId()).Close();
-      metrics_.CountDirect(405, 0);
-      RespondJson(c, 405, json, false, kAllow);
+      RespondDirect(c, 405, "METHOD_NOT_ALLOWED", "Use POST to send a direct message.", false, 0, kAllow);
       return true;
     }
     HandleDirectMessage(c, principal, encoded_client_id, head, body);
@@ -253,12 +250,20 @@ void Shard::RespondError(Connection* c, int status, std::string_view message, bo
   RespondJson(c, status, json, close);
 }
 
+void Shard::RespondDirect(Connection* c, int status, std::string_view reason, std::string_view message, bool close,
+                          uint64_t latency_us, std::span<const http::HeaderField> extra) {
+  metrics_.CountDirect(status, latency_us);
+  std::string json;
+  JsonWriter writer(&json);
+  writer.Field("message", message);
+  if (!reason.empty()) writer.Field("reason", reason);
+  writer.Field("traceId", NewTraceId()).Close();
+  RespondJson(c, status, json, close, extra);
+}
+
 void Shard::RespondDirectOrPlainError(Connection* c, bool direct, int status, std::string_view reason, std::string message) {
   if (!direct) return RespondError(c, status, message, true);
-  metrics_.CountDirect(status, 0);
-  std::string json;
-  JsonWriter(&json).Field("message", message).Field("reason", reason).Field("traceId", NewTraceId()).Close();
-  RespondJson(c, status, json, true);
+  RespondDirect(c, status, reason, message, /*close=*/true);
 }
 
 std::string Shard::NewTraceId() {
@@ -277,37 +282,20 @@ void Shard::HandleDirectMessage(Connection* c, const control::Principal* princip
   DirectError error;
   DirectRequest* request = ParseDirectRequest(encoded_client_id, head, body, config_->limits, &error);
   if (!request) {
-    metrics_.CountDirect(error.status, 0);
-    std::string json;
-    JsonWriter(&json).Field("message", error.message).Field("reason", error.reason).Field("traceId", NewTraceId()).Close();
-    RespondJson(c, error.status, json);
+    RespondDirect(c, error.status, error.reason, error.message);
     return;
   }
   if (!Allowed(principal, policy::IotAction::kSendDirectMessage, "client", request->client_id, {}, request->topic)) {
     DirectRequest::Free(request);
-    metrics_.CountDirect(403, 0);
-    std::string json;
-    JsonWriter(&json)
-        .Field("message", "The sender is not allowed iot:SendDirectMessage for this client and topic.")
-        .Field("reason", "SENDER_NOT_AUTHORIZED")
-        .Field("traceId", NewTraceId())
-        .Close();
-    RespondJson(c, 403, json);
+    RespondDirect(c, 403, "SENDER_NOT_AUTHORIZED", "The sender is not allowed iot:SendDirectMessage for this client and topic.");
     return;
   }
   if (!c->sender_rate.Take(now_ms_)) {
     DirectRequest::Free(request);
-    metrics_.CountDirect(429, 0);
-    std::string json;
-    JsonWriter(&json)
-        .Field("message", "The sender exceeded its direct message request rate.")
-        .Field("reason", "SENDER_RATE_EXCEEDED")
-        .Field("traceId", NewTraceId())
-        .Close();
-    RespondJson(c, 429, json);
+    RespondDirect(c, 429, "SENDER_RATE_EXCEEDED", "The sender exceeded its direct message request rate.");
     return;
   }
-  request->token = (uint64_t(c->generation) << 32) | c->index;
+  request->token = TokenOf(c);
   request->origin_shard = id_;
   request->accepted_us = now_us_;
   Park(c, Connection::Awaiting::kDirectResult);
@@ -336,19 +324,14 @@ void Shard::OnDirectResult(uint64_t token, uint64_t packed) {
   c->awaiting_what = Connection::Awaiting::kNothing;
   auto [outcome, puback_reason] = UnpackOutcome(packed);
   OutcomeDescription d = DescribeOutcome(outcome);
-  metrics_.CountDirect(d.status, now_us_ - c->awaiting_since_us);
-  std::string json;
-  JsonWriter writer(&json);
+  std::string_view message = d.message;
+  char with_code[160];
   if (outcome == DirectOutcome::kPubackRejected) {
-    char message[160];
-    std::snprintf(message, sizeof(message), "%s (reason code 0x%02x)", d.message, unsigned(puback_reason));
-    writer.Field("message", message);
-  } else {
-    writer.Field("message", d.message);
+    int n = std::snprintf(with_code, sizeof(with_code), "%s (reason code 0x%02x)", d.message, unsigned(puback_reason));
+    message = std::string_view(with_code, static_cast<size_t>(n));
   }
-  if (d.status != 200) writer.Field("reason", d.reason);
-  writer.Field("traceId", NewTraceId()).Close();
-  RespondJson(c, d.status, json);
+  RespondDirect(c, d.status, d.status == 200 ? std::string_view() : std::string_view(d.reason), message, false,
+                now_us_ - c->awaiting_since_us);
   if (!c->keep_alive) {
     CloseAfterFlush(c);
     return;

@@ -27,6 +27,13 @@ Version VersionOf(const Session* s) { return s->IsV5() ? Version::kV5 : Version:
 
 }  // namespace
 
+template <class Packet>
+void Shard::WritePacket(Connection* c, const Packet& packet, mqtt::Version version) {
+  size_t n = mqtt::EncodedSize(packet, version);
+  mqtt::Encode(packet, version, ReserveOutput(c, n));
+  CommitOutput(c, n);
+}
+
 // ---------------------------------------------------------------------------------------
 // Bytes in
 
@@ -166,10 +173,7 @@ void Shard::RefuseConnect(Connection* c, const mqtt::Connect& connect, ReasonCod
   }
   if (send) {
     Version version = v5 ? Version::kV5 : Version::kV311;
-    size_t n = mqtt::EncodedSize(connack, version);
-    uint8_t* out = ReserveOutput(c, n);
-    mqtt::Encode(connack, version, out);
-    CommitOutput(c, n);
+    WritePacket(c, connack, version);
   }
   c->mqtt_version = v5 ? 5 : 4;
   CloseAfterFlush(c);
@@ -301,10 +305,7 @@ void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect, const con
     if (connect.properties.session_expiry_interval.value_or(0) > 0) p.session_expiry_interval = 0;
   }
   const Version version = VersionOf(s);
-  size_t n = mqtt::EncodedSize(connack, version);
-  uint8_t* out = ReserveOutput(c, n);
-  mqtt::Encode(connack, version, out);
-  CommitOutput(c, n);
+  WritePacket(c, connack, version);
 }
 
 std::string Shard::AssignClientId() {
@@ -325,10 +326,7 @@ void Shard::SendDisconnect(Connection* c, uint8_t reason) {
   if (c->mqtt_version != 5 || c->state != ConnState::kActive || c->close_after_flush) return;
   mqtt::Disconnect disconnect;
   disconnect.reason_code = static_cast<ReasonCode>(reason);
-  size_t n = mqtt::EncodedSize(disconnect, Version::kV5);
-  uint8_t* out = ReserveOutput(c, n);
-  mqtt::Encode(disconnect, Version::kV5, out);
-  CommitOutput(c, n);
+  WritePacket(c, disconnect, Version::kV5);
 }
 
 void Shard::ProtocolError(Connection* c, uint8_t reason, const char* why) {
@@ -444,10 +442,7 @@ void Shard::SendPuback(Connection* c, uint16_t packet_id, ReasonCode reason) {
   puback.packet_id = packet_id;
   puback.reason_code = reason;
   Version version = c->mqtt_version == 5 ? Version::kV5 : Version::kV311;
-  size_t n = mqtt::EncodedSize(puback, version);
-  uint8_t* out = ReserveOutput(c, n);
-  mqtt::Encode(puback, version, out);
-  CommitOutput(c, n);
+  WritePacket(c, puback, version);
 }
 
 bool Shard::RoutePublish(std::string_view publisher_id, std::string_view topic, std::span<const uint8_t> payload,
@@ -669,10 +664,7 @@ void Shard::HandleSubscribe(Connection* c, uint8_t flags, std::span<const uint8_
   mqtt::Suback suback;
   suback.packet_id = subscribe.packet_id;
   suback.reason_codes = mqtt::ReasonCodeList(std::span<const ReasonCode>(reason_scratch_));
-  size_t n = mqtt::EncodedSize(suback, version);
-  uint8_t* out = ReserveOutput(c, n);
-  mqtt::Encode(suback, version, out);
-  CommitOutput(c, n);
+  WritePacket(c, suback, version);
 }
 
 void Shard::HandleUnsubscribe(Connection* c, uint8_t flags, std::span<const uint8_t> body) {
@@ -696,10 +688,7 @@ void Shard::HandleUnsubscribe(Connection* c, uint8_t flags, std::span<const uint
   mqtt::Unsuback unsuback;
   unsuback.packet_id = unsubscribe.packet_id;
   unsuback.reason_codes = mqtt::ReasonCodeList(std::span<const ReasonCode>(reason_scratch_));
-  size_t n = mqtt::EncodedSize(unsuback, version);
-  uint8_t* out = ReserveOutput(c, n);
-  mqtt::Encode(unsuback, version, out);
-  CommitOutput(c, n);
+  WritePacket(c, unsuback, version);
 }
 
 void Shard::BroadcastInterest(std::string_view filter, bool gained) {

@@ -133,14 +133,9 @@ void Shard::OnCredentialVerdict(VerifyJob* raw) {
 void Shard::RespondUnauthorized(Connection* c, bool direct, bool bad_credentials) {
   static const http::HeaderField kChallenge[] = {{"WWW-Authenticate", "Basic realm=\"switchboard\""}};
   const char* message = bad_credentials ? "The user name or password is not valid." : "Credentials are required.";
-  std::string json;
-  if (direct) {
-    metrics_.CountDirect(401, 0);
-    json = std::string("{\"message\":\"") + message + "\",\"reason\":\"UNAUTHORIZED\",\"traceId\":\"" + NewTraceId() + "\"}";
-  } else {
-    json = std::string("{\"status\":401,\"error\":\"gateway:authentication.failed\",\"message\":\"") + message +
-           "\",\"description\":\"Check the credentials (HTTP Basic) and try again.\"}";
-  }
+  if (direct) return RespondDirect(c, 401, "UNAUTHORIZED", message, false, 0, kChallenge);
+  std::string json = std::string("{\"status\":401,\"error\":\"gateway:authentication.failed\",\"message\":\"") +
+                     message + "\",\"description\":\"Check the credentials (HTTP Basic) and try again.\"}";
   RespondJson(c, 401, json, false, kChallenge);
 }
 
