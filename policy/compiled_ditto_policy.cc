@@ -1,7 +1,6 @@
 #include "policy/compiled_ditto_policy.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <map>
 #include <string>
@@ -14,35 +13,23 @@
 
 namespace sb::policy {
 
-// Depths are 1 for the root ("/") and +1 per segment; 0 means "none". Parsing caps paths at
-// DittoPolicyLimits::max_path_segments, far below 255.
-struct CompiledDittoPolicy::Row {
-  std::uint32_t subject;
-  DittoPermissionSet grant;   // granted at this node
-  DittoPermissionSet revoke;  // revoked at this node
-  std::uint8_t below_grant[kDittoPermissionCount];   // deepest grant strictly below
-  std::uint8_t below_revoke[kDittoPermissionCount];  // deepest revoke strictly below
-};
-
-// Subject lists: [0, kDittoPermissionCount) answer for the node itself ("exact"),
-// [kDittoPermissionCount, 2 * kDittoPermissionCount) for paths that leave the trie below it.
-inline constexpr std::size_t kListsPerNode = 2 * kDittoPermissionCount;
+// Per node, 8 entry bitsets, each `words_` words long, at node_bits_[index * 8 * words_]:
+// bitset (kind * kDittoPermissionCount + permission).
+enum BitsetKind : std::size_t { kGrantHere = 0, kRevokeHere = 1, kGrantBelow = 2, kRevokeBelow = 3 };
+inline constexpr std::size_t kBitsetsPerNode = 4 * kDittoPermissionCount;
 
 struct CompiledDittoPolicy::Node {
   std::uint64_t segment_prefix;  // internal::LoadPrefix(segment): most segments fit whole
-  std::uint32_t segment_offset;
+  std::uint32_t segment_offset;  // in the arena
   std::uint32_t segment_length;
   std::uint32_t first_child;  // children are contiguous and sorted by segment bytes
   std::uint32_t child_count;
-  std::uint32_t first_row;  // rows sorted by subject
-  std::uint32_t row_count;
-  std::uint32_t list_offset[kListsPerNode];
-  std::uint32_t list_length[kListsPerNode];
 };
 
-struct CompiledDittoPolicy::SubjectNameRef {
-  std::uint32_t offset;
-  std::uint32_t length;
+struct CompiledDittoPolicy::SubjectRef {
+  std::uint32_t name_offset;  // in the arena
+  std::uint32_t name_length;
+  std::uint32_t subject_class;  // subjects with the same entries share a class
 };
 
 namespace {
@@ -62,22 +49,52 @@ std::uint64_t HashSubject(std::string_view text) noexcept {
     p += 8;
     n -= 8;
   }
+  // The last 1..7 bytes: re-read the final word when there is one (overlap is fine for a
+  // hash), else assemble them in a register.
   std::uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
+  if (n != 0 && text.size() >= 8) {
+    std::memcpy(&tail, text.data() + text.size() - 8, 8);
+  } else if (n != 0) {
+    tail = internal::LoadPrefix(std::string_view(p, n));
+  }
   hash = (hash ^ tail) * kMultiplier;
   hash ^= hash >> 29;
   return hash;
+}
+
+bool Intersects(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) noexcept {
+  std::uint64_t any = 0;
+  for (std::size_t w = 0; w < words; ++w) any |= a[w] & b[w];
+  return any != 0;
 }
 
 }  // namespace
 
 class DittoTrieBuilder {
  public:
-  CompiledDittoPolicy Build(const DittoPolicyDocument& document) {
-    for (const DittoPolicyEntry& entry : document.entries) AddEntry(entry);
-    for (std::uint32_t& root : roots_) {
+  Result<CompiledDittoPolicy> Build(const DittoPolicyDocument& document) {
+    // Entries without subjects never apply; the rest get bit positions.
+    std::vector<const DittoPolicyEntry*> entries;
+    for (const DittoPolicyEntry& entry : document.entries) {
+      if (!entry.subjects.empty()) entries.push_back(&entry);
+    }
+    if (entries.size() > CompiledDittoPolicy::kMaxEntries) {
+      return PolicyError{std::string(kDittoPolicyInvalid),
+                         "the policy has more than " +
+                             std::to_string(CompiledDittoPolicy::kMaxEntries) +
+                             " entries with subjects"};
+    }
+    words_ = std::max<std::size_t>(1, (entries.size() + 63) / 64);
+    for (std::size_t e = 0; e < entries.size(); ++e) {
+      if (std::string error = AddEntry(*entries[e], e); !error.empty()) {
+        return PolicyError{std::string(kDittoPolicyInvalid), std::move(error)};
+      }
+    }
+    for (const std::uint32_t root : roots_) {
       if (root != kNone) ComputeBelow(root);
     }
+    AssignClasses();
+
     CompiledDittoPolicy out;
     const auto policy_id_offset = static_cast<std::uint32_t>(arena_.size());
     arena_ += document.policy_id;
@@ -91,192 +108,126 @@ class DittoTrieBuilder {
  private:
   static constexpr std::uint32_t kNone = 0xffffffffu;
 
-  struct Bits {
-    DittoPermissionSet grant = 0;
-    DittoPermissionSet revoke = 0;
-  };
-  struct Below {
-    std::uint8_t grant[kDittoPermissionCount] = {};
-    std::uint8_t revoke[kDittoPermissionCount] = {};
-  };
   struct BuildNode {
     std::string segment;
-    std::uint8_t depth = 1;
     std::map<std::string, std::uint32_t> children;  // byte order = string_view order
-    std::map<std::uint32_t, Bits> own;
-    std::map<std::uint32_t, Below> below;
-  };
-  // Per subject, the deepest grant/revoke at or above the current node during EmitTrie.
-  struct Weights {
-    std::uint8_t grant[kDittoPermissionCount] = {};
-    std::uint8_t revoke[kDittoPermissionCount] = {};
+    std::vector<std::uint64_t> bits;                // kBitsetsPerNode * words_
   };
 
-  std::uint32_t Intern(const std::string& subject) {
-    auto [it, inserted] =
-        subject_ids_.try_emplace(subject, static_cast<std::uint32_t>(subject_names_.size()));
-    if (inserted) subject_names_.push_back(subject);
-    return it->second;
+  std::uint64_t* Bitset(std::uint32_t node, std::size_t kind, std::size_t permission) {
+    return nodes_[node].bits.data() + (kind * kDittoPermissionCount + permission) * words_;
   }
 
-  void AddEntry(const DittoPolicyEntry& entry) {
-    if (entry.subjects.empty()) return;
-    std::vector<std::uint32_t> subjects;
-    subjects.reserve(entry.subjects.size());
-    for (const DittoSubject& subject : entry.subjects) subjects.push_back(Intern(subject.id));
+  std::uint32_t NewNode(std::string segment) {
+    nodes_.emplace_back();
+    nodes_.back().segment = std::move(segment);
+    nodes_.back().bits.assign(kBitsetsPerNode * words_, 0);
+    return static_cast<std::uint32_t>(nodes_.size() - 1);
+  }
+
+  std::string AddEntry(const DittoPolicyEntry& entry, std::size_t bit) {
+    const std::size_t word = bit / 64;
+    const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
+    for (const DittoSubject& subject : entry.subjects) {
+      auto [it, inserted] = subject_ids_.try_emplace(
+          subject.id, static_cast<std::uint32_t>(subject_names_.size()));
+      if (inserted) {
+        subject_names_.push_back(subject.id);
+        subject_entries_.emplace_back(words_, 0);
+      }
+      subject_entries_[it->second][word] |= mask;
+    }
     for (const DittoResourceGrant& resource : entry.resources) {
       std::uint32_t& root = roots_[static_cast<std::size_t>(resource.type)];
-      if (root == kNone) {
-        root = static_cast<std::uint32_t>(nodes_.size());
-        nodes_.emplace_back();
-      }
+      if (root == kNone) root = NewNode("");
       std::uint32_t node = root;
       DittoPathSegments segments(resource.path);
       std::string_view segment;
+      std::size_t depth = 0;
       while (segments.Next(&segment)) {
+        if (++depth > CompiledDittoPolicy::kMaxPathSegments) {
+          return "resource " + std::string(DittoResourceTypeName(resource.type)) + ":" +
+                 resource.path.substr(0, 64) + "... is deeper than " +
+                 std::to_string(CompiledDittoPolicy::kMaxPathSegments) + " levels";
+        }
         auto found = nodes_[node].children.find(std::string(segment));
         if (found != nodes_[node].children.end()) {
           node = found->second;
           continue;
         }
-        const auto child = static_cast<std::uint32_t>(nodes_.size());
-        const std::uint8_t depth = static_cast<std::uint8_t>(nodes_[node].depth + 1);
-        nodes_.emplace_back();  // invalidates references into nodes_
-        nodes_[child].segment = std::string(segment);
-        nodes_[child].depth = depth;
+        const std::uint32_t child = NewNode(std::string(segment));  // invalidates references
         nodes_[node].children.emplace(std::string(segment), child);
         node = child;
       }
-      // Entries are pooled per subject: a subject in two entries gets the union.
-      for (const std::uint32_t subject : subjects) {
-        Bits& bits = nodes_[node].own[subject];
-        bits.grant |= resource.grant;
-        bits.revoke |= resource.revoke;
+      for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
+        if (resource.grant & (1u << p)) Bitset(node, kGrantHere, p)[word] |= mask;
+        if (resource.revoke & (1u << p)) Bitset(node, kRevokeHere, p)[word] |= mask;
       }
     }
+    return {};
   }
 
-  // Post-order: the deepest grant/revoke strictly below each node, per subject.
+  // Post-order: which entries grant/revoke anywhere strictly below each node.
   void ComputeBelow(std::uint32_t index) {
     std::vector<std::uint32_t> children;
     for (const auto& [segment, child] : nodes_[index].children) children.push_back(child);
     for (const std::uint32_t child : children) {
       ComputeBelow(child);
-      const BuildNode& c = nodes_[child];
-      std::map<std::uint32_t, Below>& below = nodes_[index].below;
-      for (const auto& [subject, bits] : c.own) {
-        Below& b = below[subject];
-        for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-          if (bits.grant & (1u << p)) b.grant[p] = std::max(b.grant[p], c.depth);
-          if (bits.revoke & (1u << p)) b.revoke[p] = std::max(b.revoke[p], c.depth);
-        }
-      }
-      for (const auto& [subject, child_below] : c.below) {
-        Below& b = below[subject];
-        for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-          b.grant[p] = std::max(b.grant[p], child_below.grant[p]);
-          b.revoke[p] = std::max(b.revoke[p], child_below.revoke[p]);
+      for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
+        for (std::size_t w = 0; w < words_; ++w) {
+          Bitset(index, kGrantBelow, p)[w] |=
+              Bitset(child, kGrantHere, p)[w] | Bitset(child, kGrantBelow, p)[w];
+          Bitset(index, kRevokeBelow, p)[w] |=
+              Bitset(child, kRevokeHere, p)[w] | Bitset(child, kRevokeBelow, p)[w];
         }
       }
     }
   }
 
-  // Appends `list` unless it equals the list at (offset, length) already emitted; returns the
-  // offset used. Sibling/parent lists are usually identical, so this keeps the block small.
-  std::uint32_t EmitList(const std::vector<std::uint32_t>& list, std::uint32_t reuse_offset,
-                         std::uint32_t reuse_length) {
-    if (reuse_length == list.size() && reuse_offset != kNone &&
-        std::equal(list.begin(), list.end(), subject_lists_.begin() + reuse_offset)) {
-      return reuse_offset;
+  // Subjects with identical entry sets answer every question identically: group them.
+  void AssignClasses() {
+    std::map<std::vector<std::uint64_t>, std::uint32_t> classes;
+    subject_class_.resize(subject_names_.size());
+    for (std::uint32_t id = 0; id < subject_names_.size(); ++id) {
+      auto [it, inserted] = classes.try_emplace(subject_entries_[id],
+                                                static_cast<std::uint32_t>(classes.size()));
+      subject_class_[id] = it->second;
     }
-    if (list.empty()) return 0;
-    const auto offset = static_cast<std::uint32_t>(subject_lists_.size());
-    subject_lists_.insert(subject_lists_.end(), list.begin(), list.end());
-    return offset;
+    class_bits_.assign(classes.size() * words_, 0);
+    for (const auto& [bits, id] : classes) {
+      std::copy(bits.begin(), bits.end(), class_bits_.begin() + id * words_);
+    }
+    class_first_member_.assign(classes.size() + 1, 0);
+    for (const std::uint32_t c : subject_class_) ++class_first_member_[c + 1];
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      class_first_member_[c + 1] += class_first_member_[c];
+    }
+    class_members_.resize(subject_names_.size());
+    std::vector<std::uint32_t> fill(class_first_member_.begin(), class_first_member_.end() - 1);
+    for (std::uint32_t id = 0; id < subject_names_.size(); ++id) {
+      class_members_[fill[subject_class_[id]]++] = id;
+    }
   }
 
   // Breadth-first so that every node's children are contiguous; returns the root's index.
   std::uint32_t EmitTrie(std::uint32_t root) {
-    struct Pending {
-      std::uint32_t build;
-      std::uint32_t out;
-      std::uint32_t parent_out;  // kNone for the root
-      std::vector<Weights> weights;  // at or above the parent, per subject
-    };
     const auto root_out = static_cast<std::uint32_t>(out_nodes_.size());
+    std::vector<std::uint32_t> queue{root};  // build indices; out index = root_out + position
     out_nodes_.emplace_back();
-    std::vector<Pending> queue;
-    queue.push_back({root, root_out, kNone, std::vector<Weights>(subject_names_.size())});
     for (std::size_t head = 0; head < queue.size(); ++head) {
-      Pending pending = std::move(queue[head]);
-      const BuildNode& build = nodes_[pending.build];
+      const BuildNode& build = nodes_[queue[head]];
       CompiledDittoPolicy::Node node{};
+      node.segment_prefix = internal::LoadPrefix(build.segment);
       node.segment_offset = static_cast<std::uint32_t>(arena_.size());
       node.segment_length = static_cast<std::uint32_t>(build.segment.size());
-      node.segment_prefix = internal::LoadPrefix(build.segment);
       arena_ += build.segment;
-
-      // Rows: every subject with something at or below this node.
-      node.first_row = static_cast<std::uint32_t>(out_rows_.size());
-      std::map<std::uint32_t, CompiledDittoPolicy::Row> rows;
-      for (const auto& [subject, bits] : build.own) {
-        CompiledDittoPolicy::Row& row = rows[subject];
-        row.subject = subject;
-        row.grant = bits.grant;
-        row.revoke = bits.revoke;
-      }
-      for (const auto& [subject, below] : build.below) {
-        CompiledDittoPolicy::Row& row = rows[subject];
-        row.subject = subject;
-        for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-          row.below_grant[p] = below.grant[p];
-          row.below_revoke[p] = below.revoke[p];
-        }
-      }
-      for (const auto& [subject, row] : rows) out_rows_.push_back(row);
-      node.row_count = static_cast<std::uint32_t>(rows.size());
-
-      // Per-subject answers (each subject evaluated alone).
-      std::vector<Weights>& weights = pending.weights;
-      for (const auto& [subject, bits] : build.own) {
-        for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-          if (bits.grant & (1u << p)) weights[subject].grant[p] = build.depth;
-          if (bits.revoke & (1u << p)) weights[subject].revoke[p] = build.depth;
-        }
-      }
-      for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-        std::vector<std::uint32_t> exact;
-        std::vector<std::uint32_t> inherited;
-        for (std::uint32_t subject = 0; subject < weights.size(); ++subject) {
-          const Weights& w = weights[subject];
-          if (w.grant[p] == 0 || w.grant[p] <= w.revoke[p]) continue;
-          inherited.push_back(subject);
-          auto below = build.below.find(subject);
-          if (below == build.below.end() || below->second.revoke[p] < w.grant[p]) {
-            exact.push_back(subject);
-          }
-        }
-        const std::size_t inherited_slot = kDittoPermissionCount + p;
-        std::uint32_t parent_offset = kNone;
-        std::uint32_t parent_length = 0;
-        if (pending.parent_out != kNone) {
-          parent_offset = out_nodes_[pending.parent_out].list_offset[inherited_slot];
-          parent_length = out_nodes_[pending.parent_out].list_length[inherited_slot];
-        }
-        node.list_offset[inherited_slot] = EmitList(inherited, parent_offset, parent_length);
-        node.list_length[inherited_slot] = static_cast<std::uint32_t>(inherited.size());
-        node.list_offset[p] = EmitList(exact, node.list_offset[inherited_slot],
-                                       node.list_length[inherited_slot]);
-        node.list_length[p] = static_cast<std::uint32_t>(exact.size());
-      }
-
       node.first_child = static_cast<std::uint32_t>(out_nodes_.size());
       node.child_count = static_cast<std::uint32_t>(build.children.size());
-      out_nodes_[pending.out] = node;
+      out_nodes_[root_out + head] = node;
+      out_bits_.insert(out_bits_.end(), build.bits.begin(), build.bits.end());
       for (const auto& [segment, child] : build.children) {
-        const auto child_out = static_cast<std::uint32_t>(out_nodes_.size());
+        queue.push_back(child);
         out_nodes_.emplace_back();
-        queue.push_back({child, child_out, pending.out, weights});
       }
     }
     return root_out;
@@ -288,11 +239,11 @@ class DittoTrieBuilder {
     std::size_t slots = 2;
     while (slots < 2 * subject_names_.size()) slots *= 2;
     std::vector<std::uint32_t> slot_table(slots, 0);
-    std::vector<CompiledDittoPolicy::SubjectNameRef> names;
+    std::vector<CompiledDittoPolicy::SubjectRef> subjects;
     for (std::uint32_t id = 0; id < subject_names_.size(); ++id) {
       const std::string& name = subject_names_[id];
-      names.push_back({static_cast<std::uint32_t>(arena_.size()),
-                       static_cast<std::uint32_t>(name.size())});
+      subjects.push_back({static_cast<std::uint32_t>(arena_.size()),
+                          static_cast<std::uint32_t>(name.size()), subject_class_[id]});
       arena_ += name;
       std::size_t slot = HashSubject(name) & (slots - 1);
       while (slot_table[slot] != 0) slot = (slot + 1) & (slots - 1);
@@ -302,33 +253,44 @@ class DittoTrieBuilder {
     using internal::BlockLayout;
     BlockLayout layout;
     const std::size_t nodes = layout.Reserve<CompiledDittoPolicy::Node>(out_nodes_.size());
-    const std::size_t rows = layout.Reserve<CompiledDittoPolicy::Row>(out_rows_.size());
-    const std::size_t lists = layout.Reserve<std::uint32_t>(subject_lists_.size());
+    const std::size_t bits = layout.Reserve<std::uint64_t>(out_bits_.size());
     const std::size_t slot_offset = layout.Reserve<std::uint32_t>(slot_table.size());
-    const std::size_t name_offset = layout.Reserve<CompiledDittoPolicy::SubjectNameRef>(names.size());
+    const std::size_t subject_offset = layout.Reserve<CompiledDittoPolicy::SubjectRef>(subjects.size());
+    const std::size_t class_bits = layout.Reserve<std::uint64_t>(class_bits_.size());
+    const std::size_t members = layout.Reserve<std::uint32_t>(class_members_.size());
+    const std::size_t first_member = layout.Reserve<std::uint32_t>(class_first_member_.size());
     const std::size_t arena = layout.Reserve<char>(arena_.size());
     out->block_ = layout.Allocate();
     out->block_bytes_ = layout.size();
     std::byte* block = out->block_.get();
     out->nodes_ = BlockLayout::Place(block, nodes, out_nodes_);
-    out->rows_ = BlockLayout::Place(block, rows, out_rows_);
-    out->subject_lists_ = BlockLayout::Place(block, lists, subject_lists_);
+    out->node_bits_ = BlockLayout::Place(block, bits, out_bits_);
     out->subject_slots_ = BlockLayout::Place(block, slot_offset, slot_table);
-    out->subject_slot_mask_ = slots - 1;
-    out->subject_names_ = BlockLayout::Place(block, name_offset, names);
-    out->subject_count_ = subject_names_.size();
+    out->subjects_ = BlockLayout::Place(block, subject_offset, subjects);
+    out->class_bits_ = BlockLayout::Place(block, class_bits, class_bits_);
+    out->class_members_ = BlockLayout::Place(block, members, class_members_);
+    out->class_first_member_ = BlockLayout::Place(block, first_member, class_first_member_);
     out->arena_ = BlockLayout::PlaceBytes(block, arena, arena_);
     out->policy_id_ = out->arena_.substr(policy_id_offset, policy_id_length);
+    out->subject_slot_mask_ = slots - 1;
+    out->subject_count_ = subject_names_.size();
+    out->class_count_ = class_first_member_.size() - 1;
+    out->words_ = words_;
   }
 
+  std::size_t words_ = 1;
   std::vector<BuildNode> nodes_;
   std::uint32_t roots_[kDittoResourceTypeCount] = {kNone, kNone, kNone};
   std::unordered_map<std::string, std::uint32_t> subject_ids_;
   std::vector<std::string> subject_names_;
+  std::vector<std::vector<std::uint64_t>> subject_entries_;  // per subject: entry bitset
+  std::vector<std::uint32_t> subject_class_;
+  std::vector<std::uint64_t> class_bits_;
+  std::vector<std::uint32_t> class_members_;
+  std::vector<std::uint32_t> class_first_member_;
 
   std::vector<CompiledDittoPolicy::Node> out_nodes_;
-  std::vector<CompiledDittoPolicy::Row> out_rows_;
-  std::vector<std::uint32_t> subject_lists_;
+  std::vector<std::uint64_t> out_bits_;
   std::string arena_;
 };
 
@@ -341,27 +303,36 @@ CompiledDittoPolicy& CompiledDittoPolicy::operator=(CompiledDittoPolicy&& other)
   block_ = std::move(other.block_);
   block_bytes_ = std::exchange(other.block_bytes_, 0);
   policy_id_ = std::exchange(other.policy_id_, std::string_view());
+  arena_ = std::exchange(other.arena_, std::string_view());
   nodes_ = std::exchange(other.nodes_, nullptr);
-  rows_ = std::exchange(other.rows_, nullptr);
-  subject_lists_ = std::exchange(other.subject_lists_, nullptr);
-  subject_names_ = std::exchange(other.subject_names_, nullptr);
+  node_bits_ = std::exchange(other.node_bits_, nullptr);
   subject_slots_ = std::exchange(other.subject_slots_, nullptr);
+  subjects_ = std::exchange(other.subjects_, nullptr);
+  class_bits_ = std::exchange(other.class_bits_, nullptr);
+  class_members_ = std::exchange(other.class_members_, nullptr);
+  class_first_member_ = std::exchange(other.class_first_member_, nullptr);
   subject_slot_mask_ = std::exchange(other.subject_slot_mask_, 0);
   subject_count_ = std::exchange(other.subject_count_, 0);
-  arena_ = std::exchange(other.arena_, std::string_view());
+  class_count_ = std::exchange(other.class_count_, 0);
+  words_ = std::exchange(other.words_, 0);
   for (std::size_t t = 0; t < kDittoResourceTypeCount; ++t) {
     roots_[t] = std::exchange(other.roots_[t], kNoNode);
   }
   return *this;
 }
 
-CompiledDittoPolicy CompiledDittoPolicy::Compile(const DittoPolicyDocument& document) {
+Result<CompiledDittoPolicy> CompiledDittoPolicy::TryCompile(const DittoPolicyDocument& document) {
   return DittoTrieBuilder().Build(document);
+}
+
+CompiledDittoPolicy CompiledDittoPolicy::Compile(const DittoPolicyDocument& document) {
+  Result<CompiledDittoPolicy> result = TryCompile(document);
+  return result.ok() ? std::move(result).value() : CompiledDittoPolicy();
 }
 
 std::string_view CompiledDittoPolicy::SubjectName(std::uint32_t id) const noexcept {
   if (id >= subject_count_) return {};
-  return arena_.substr(subject_names_[id].offset, subject_names_[id].length);
+  return arena_.substr(subjects_[id].name_offset, subjects_[id].name_length);
 }
 
 std::optional<std::uint32_t> CompiledDittoPolicy::FindSubject(
@@ -381,15 +352,6 @@ std::uint32_t CompiledDittoPolicy::LookupSubject(std::string_view subject) const
     if (internal::BytesEqual(SubjectName(entry - 1), subject)) return entry - 1;
     slot = (slot + 1) & subject_slot_mask_;
   }
-}
-
-const CompiledDittoPolicy::Row* CompiledDittoPolicy::FindRow(
-    const Node& node, std::uint32_t subject) const noexcept {
-  const Row* first = rows_ + node.first_row;
-  const Row* last = first + node.row_count;
-  const Row* found = std::lower_bound(
-      first, last, subject, [](const Row& row, std::uint32_t id) { return row.subject < id; });
-  return (found != last && found->subject == subject) ? found : nullptr;
 }
 
 const CompiledDittoPolicy::Node* CompiledDittoPolicy::FindChild(
@@ -417,48 +379,64 @@ const CompiledDittoPolicy::Node* CompiledDittoPolicy::FindChild(
   return (found != last && matches(*found)) ? found : nullptr;
 }
 
-void CompiledDittoPolicy::Accumulate(const std::uint32_t* subjects, std::size_t count,
-                                     const DittoResourceKey& key, DittoCheckMode mode,
-                                     std::uint8_t* grant_depth,
-                                     std::uint8_t* revoke_depth) const noexcept {
-  const Node* node = nodes_ + roots_[static_cast<std::size_t>(key.type)];
-  std::uint8_t depth = 1;
+bool CompiledDittoPolicy::WalkPath(const DittoResourceKey& key, internal::DittoPath* path) const noexcept {
+  const std::uint32_t root = roots_[static_cast<std::size_t>(key.type)];
+  if (root == kNoNode) return false;
+  path->nodes[0] = root;
+  path->length = 1;
+  path->exact = true;
   DittoPathSegments segments(key.path);
   std::string_view segment;
-  bool exact = true;
-  for (;;) {
-    // At or above the checked path: own grants and revokes, the deeper overwriting.
-    for (std::size_t i = 0; i < count; ++i) {
-      const Row* row = FindRow(*node, subjects[i]);
-      if (row == nullptr) continue;
-      for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-        if (row->grant & (1u << p)) grant_depth[p] = std::max(grant_depth[p], depth);
-        if (row->revoke & (1u << p)) revoke_depth[p] = std::max(revoke_depth[p], depth);
-      }
-    }
-    if (!segments.Next(&segment)) break;
-    const Node* child = FindChild(*node, segment);
+  while (segments.Next(&segment)) {
+    // The trie is at most kMaxPathSegments deep, so a longer path has left it by now.
+    const Node* child = path->length <= kMaxPathSegments
+                            ? FindChild(nodes_[path->nodes[path->length - 1]], segment)
+                            : nullptr;
     if (child == nullptr) {
-      exact = false;  // nothing is granted or revoked below this point
+      path->exact = false;  // nothing is granted or revoked below this point
       break;
     }
-    node = child;
-    ++depth;
+    path->nodes[path->length++] = static_cast<std::uint32_t>(child - nodes_);
   }
-  if (!exact) return;
-  // Below the checked path: revokes restrict an unrestricted check, grants satisfy a
-  // partial one.
-  for (std::size_t i = 0; i < count; ++i) {
-    const Row* row = FindRow(*node, subjects[i]);
-    if (row == nullptr) continue;
-    for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-      if (mode == DittoCheckMode::kUnrestricted) {
-        revoke_depth[p] = std::max(revoke_depth[p], row->below_revoke[p]);
-      } else {
-        grant_depth[p] = std::max(grant_depth[p], row->below_grant[p]);
+  return true;
+}
+
+bool CompiledDittoPolicy::Evaluate(const internal::DittoPath& path, const std::uint64_t* entries,
+                                   DittoPermissionSet permissions,
+                                   DittoCheckMode mode) const noexcept {
+  const std::size_t node_stride = kBitsetsPerNode * words_;
+  for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
+    if ((permissions & (1u << p)) == 0) continue;
+    // Deepest grant and revoke at or above the path (depth = index + 1; 0 = none).
+    std::size_t granted = 0;
+    std::size_t revoked = 0;
+    const std::uint64_t* bits = nullptr;
+    for (std::size_t i = 0; i < path.length; ++i) {
+      bits = node_bits_ + path.nodes[i] * node_stride;
+      if (Intersects(bits + (kGrantHere * kDittoPermissionCount + p) * words_, entries, words_)) {
+        granted = i + 1;
+      }
+      if (Intersects(bits + (kRevokeHere * kDittoPermissionCount + p) * words_, entries, words_)) {
+        revoked = i + 1;
       }
     }
+    if (path.exact) {
+      // Anything strictly below is deeper than anything at or above: a revoke there defeats
+      // an unrestricted check, a grant there satisfies a partial one.
+      if (mode == DittoCheckMode::kUnrestricted) {
+        if (Intersects(bits + (kRevokeBelow * kDittoPermissionCount + p) * words_, entries,
+                       words_)) {
+          return false;
+        }
+      } else if (Intersects(bits + (kGrantBelow * kDittoPermissionCount + p) * words_, entries,
+                            words_)) {
+        continue;
+      }
+    }
+    // The deepest grant wins unless a revoke is at least as deep.
+    if (granted == 0 || granted <= revoked) return false;
   }
+  return true;
 }
 
 bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subjects,
@@ -468,56 +446,79 @@ bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subje
   constexpr DittoPermissionSet kKnown = kReadPermission | kWritePermission;
   if (permissions == 0 || (permissions & ~kKnown) != 0) return false;
   const std::optional<DittoResourceKey> key = ParseDittoResourceKey(resource);
-  if (!key || roots_[static_cast<std::size_t>(key->type)] == kNoNode) return false;
+  if (!key) return false;
 
-  std::uint8_t grant_depth[kDittoPermissionCount] = {};
-  std::uint8_t revoke_depth[kDittoPermissionCount] = {};
-  // Pooling takes maxima, so callers with many subjects are handled batch by batch.
-  constexpr std::size_t kBatch = 16;
-  std::uint32_t batch[kBatch];
-  std::size_t batched = 0;
+  // Pool the caller's entries: the union of the entry sets of its known subjects.
+  std::uint64_t entries[kMaxWords] = {};
   bool known_subject = false;
   for (const std::string_view subject : subjects) {
     const std::uint32_t id = LookupSubject(subject);
     if (id == kNoSubject) continue;
     known_subject = true;
-    batch[batched++] = id;
-    if (batched == kBatch) {
-      Accumulate(batch, batched, *key, mode, grant_depth, revoke_depth);
-      batched = 0;
-    }
+    const std::uint64_t* bits = class_bits_ + subjects_[id].subject_class * words_;
+    for (std::size_t w = 0; w < words_; ++w) entries[w] |= bits[w];
   }
   if (!known_subject) return false;
-  if (batched != 0) Accumulate(batch, batched, *key, mode, grant_depth, revoke_depth);
 
-  for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-    if ((permissions & (1u << p)) == 0) continue;
-    // The deepest grant wins unless a revoke is at least as deep.
-    if (grant_depth[p] == 0 || grant_depth[p] <= revoke_depth[p]) return false;
-  }
-  return true;
+  internal::DittoPath path;
+  if (!WalkPath(*key, &path)) return false;
+  return Evaluate(path, entries, permissions, mode);
 }
 
-std::span<const std::uint32_t> CompiledDittoPolicy::SubjectsWithPermission(
+DittoSubjectRange CompiledDittoPolicy::SubjectsWithPermission(
     std::string_view resource, DittoPermission permission) const noexcept {
-  const auto p = static_cast<std::size_t>(permission);
+  DittoSubjectRange range;
   const std::optional<DittoResourceKey> key = ParseDittoResourceKey(resource);
-  if (p >= kDittoPermissionCount || !key) return {};
-  const std::uint32_t root = roots_[static_cast<std::size_t>(key->type)];
-  if (root == kNoNode) return {};
-  const Node* node = nodes_ + root;
-  DittoPathSegments segments(key->path);
-  std::string_view segment;
-  std::size_t slot = p;
-  while (segments.Next(&segment)) {
-    const Node* child = FindChild(*node, segment);
-    if (child == nullptr) {
-      slot = kDittoPermissionCount + p;
-      break;
-    }
-    node = child;
+  if (static_cast<std::size_t>(permission) >= kDittoPermissionCount || !key ||
+      !WalkPath(*key, &range.path_)) {
+    return range;  // no policy: begin() == end()
   }
-  return {subject_lists_ + node->list_offset[slot], node->list_length[slot]};
+  range.policy_ = this;
+  range.permission_ = permission;
+  return range;
+}
+
+DittoSubjectRange::Iterator DittoSubjectRange::begin() const noexcept {
+  return policy_ == nullptr ? end() : Iterator(this, 0);
+}
+
+DittoSubjectRange::Iterator DittoSubjectRange::end() const noexcept {
+  Iterator it;
+  it.range_ = this;
+  it.subject_class_ = policy_ == nullptr ? 0 : policy_->class_count_;
+  return it;
+}
+
+DittoSubjectRange::Iterator::Iterator(const DittoSubjectRange* range,
+                                      std::size_t subject_class) noexcept
+    : range_(range), subject_class_(subject_class) {
+  SkipDeniedClasses();
+}
+
+// Moves to the first member of the next class (from subject_class_ on) that holds the
+// permission, or to end().
+void DittoSubjectRange::Iterator::SkipDeniedClasses() noexcept {
+  const CompiledDittoPolicy& policy = *range_->policy_;
+  member_ = 0;
+  for (; subject_class_ < policy.class_count_; ++subject_class_) {
+    if (policy.Evaluate(range_->path_, policy.class_bits_ + subject_class_ * policy.words_,
+                        PermissionBit(range_->permission_), DittoCheckMode::kUnrestricted)) {
+      member_ = policy.class_first_member_[subject_class_];
+      return;
+    }
+  }
+}
+
+std::uint32_t DittoSubjectRange::Iterator::operator*() const noexcept {
+  return range_->policy_->class_members_[member_];
+}
+
+DittoSubjectRange::Iterator& DittoSubjectRange::Iterator::operator++() noexcept {
+  const CompiledDittoPolicy& policy = *range_->policy_;
+  if (++member_ < policy.class_first_member_[subject_class_ + 1]) return *this;
+  ++subject_class_;
+  SkipDeniedClasses();
+  return *this;
 }
 
 }  // namespace sb::policy

@@ -10,13 +10,19 @@
 //                  (Ditto hasPartialPermissions): "may see some of it".
 // With several permissions, every one must hold.
 //
-// Shape: per resource type a trie over path segments. Subjects are interned to dense IDs.
-// Each node holds one row per subject that has anything at or below it: its own grant and
-// revoke bits plus the deepest grant and revoke strictly below (precomputed), so a check is
-// one walk down the path with a binary search per node. Each node also carries the
-// precomputed answer to "which single subjects hold permission P here, unrestricted", for
-// the node itself and for any path that leaves the trie below it; that is what live-message
-// fan-out asks (SPEC 3.4: a session receives when one of its subjects has READ).
+// Shape: per resource type a trie over path segments. Pooling happens per policy entry, so
+// each node carries bitsets over the entries (one 64-bit word for up to 64 entries): which
+// entries grant / revoke each permission here, and which grant / revoke it anywhere strictly
+// below. "Below" needs no depth: anything below the checked path is deeper than anything at
+// or above it, so a revoke below always beats an unrestricted grant and a grant below always
+// satisfies a partial check. A caller's subjects become one entry bitset (subjects are
+// interned; subjects with the same entries share a class), and a check is one walk down the
+// path with a few AND operations per node. Memory is O(path segments x entries / 64), i.e.
+// bounded by the document size whatever the number of subjects.
+//
+// Fan-out (SPEC 3.4: a session receives a live message when one of its subjects has READ):
+// SubjectsWithPermission / ForEachSubjectWithPermission evaluate every subject class on its
+// own over the same walk (Ditto's getSubjectsWithUnrestrictedPermission, unrestricted).
 //
 // Ownership and threads: Compile() copies what it needs into one contiguous block. The
 // object is immutable; every const method is noexcept, allocation-free and lock-free and may
@@ -25,19 +31,87 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
 
 #include "policy/ditto_policy.h"
+#include "policy/result.h"
 
 namespace sb::policy {
 
 enum class DittoCheckMode : std::uint8_t { kUnrestricted, kPartial };
 
+class CompiledDittoPolicy;
+
+namespace internal {
+// The trie nodes along one resource path, root first (depth of nodes[i] is i + 1).
+struct DittoPath {
+  static constexpr std::size_t kMaxNodes = 65;  // CompiledDittoPolicy::kMaxPathSegments + 1
+  std::uint32_t nodes[kMaxNodes];
+  std::size_t length = 0;
+  bool exact = false;  // false: the path leaves the trie below the last node
+};
+}  // namespace internal
+
+// The subjects that, each on its own, hold one permission on one resource: a lazy,
+// allocation-free forward range of subject IDs (see CompiledDittoPolicy::SubjectName),
+// evaluated while iterating. Borrows the policy; keep the policy alive while iterating.
+class DittoSubjectRange {
+ public:
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = std::uint32_t;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const std::uint32_t*;
+    using reference = std::uint32_t;
+
+    Iterator() noexcept = default;
+    std::uint32_t operator*() const noexcept;
+    Iterator& operator++() noexcept;
+    Iterator operator++(int) noexcept {
+      Iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const Iterator& other) const noexcept {
+      return subject_class_ == other.subject_class_ && member_ == other.member_;
+    }
+
+   private:
+    friend class DittoSubjectRange;
+    Iterator(const DittoSubjectRange* range, std::size_t subject_class) noexcept;
+    void SkipDeniedClasses() noexcept;
+
+    const DittoSubjectRange* range_ = nullptr;
+    std::size_t subject_class_ = 0;
+    std::uint32_t member_ = 0;
+  };
+
+  Iterator begin() const noexcept;
+  Iterator end() const noexcept;
+  bool empty() const noexcept { return begin() == end(); }
+
+ private:
+  friend class CompiledDittoPolicy;
+  DittoSubjectRange() noexcept = default;
+
+  const CompiledDittoPolicy* policy_ = nullptr;
+  internal::DittoPath path_;
+  DittoPermission permission_ = DittoPermission::kRead;
+};
+
 class CompiledDittoPolicy {
  public:
+  // Entries that name at least one subject (ParseDittoPolicy's default limit is 256); a
+  // caller's entry set lives on the stack as kMaxEntries bits.
+  static constexpr std::size_t kMaxEntries = 1024;
+  // Path segments of a policy resource (ParseDittoPolicy's default limit is 32).
+  static constexpr std::size_t kMaxPathSegments = 64;
+
   // The empty policy: every check fails, no subject has any permission.
   CompiledDittoPolicy() noexcept = default;
   // A moved-from object is the empty policy again.
@@ -47,7 +121,12 @@ class CompiledDittoPolicy {
   CompiledDittoPolicy& operator=(const CompiledDittoPolicy&) = delete;
   ~CompiledDittoPolicy() = default;
 
-  // Control plane (allocates). Cost O(nodes x subjects) for the precomputed subject lists.
+  // Control plane (allocates). Fails (policies:policy.invalid) only for documents beyond
+  // kMaxEntries entries with subjects or kMaxPathSegments levels, which ParseDittoPolicy
+  // rejects with its default limits.
+  static Result<CompiledDittoPolicy> TryCompile(const DittoPolicyDocument& document);
+  // As TryCompile, but a document it would reject compiles to the empty policy (fails
+  // closed: denies everything).
   static CompiledDittoPolicy Compile(const DittoPolicyDocument& document);
 
   std::string_view policy_id() const noexcept { return policy_id_; }
@@ -59,10 +138,10 @@ class CompiledDittoPolicy {
                       DittoPermissionSet permissions, DittoCheckMode mode) const noexcept;
 
   // The subjects that, each on its own, hold `permission` on `resource` unrestricted
-  // (Ditto's getSubjectsWithUnrestrictedPermission), as IDs for SubjectName(); sorted by ID.
-  // Precomputed: a walk down the path, then a view into the block. Empty for an invalid key.
-  std::span<const std::uint32_t> SubjectsWithPermission(std::string_view resource,
-                                                        DittoPermission permission) const noexcept;
+  // (Ditto's getSubjectsWithUnrestrictedPermission). Empty for an invalid key. Cost: one
+  // walk, then O(path length) per subject class while iterating. No allocation.
+  DittoSubjectRange SubjectsWithPermission(std::string_view resource,
+                                           DittoPermission permission) const noexcept;
 
   // Calls `callback(std::string_view subject)` for each subject of SubjectsWithPermission.
   template <typename Callback>
@@ -82,37 +161,40 @@ class CompiledDittoPolicy {
   // Bytes of the compiled block.
   std::size_t MemoryBytes() const noexcept { return block_bytes_; }
 
-  // Compiled layout; named here so the .cc file's builder can fill it.
-  struct Node;
-  struct Row;
-  struct SubjectNameRef;
-
  private:
   friend class DittoTrieBuilder;
+  friend class DittoSubjectRange;
+  struct Node;
+  struct SubjectRef;
 
-  // FindSubject without std::optional (whose two-field return costs a store-forwarding
-  // stall on every check); kNoSubject when unknown.
   static constexpr std::uint32_t kNoSubject = 0xffffffffu;
-  std::uint32_t LookupSubject(std::string_view subject) const noexcept;
-  const Row* FindRow(const Node& node, std::uint32_t subject) const noexcept;
-  const Node* FindChild(const Node& node, std::string_view segment) const noexcept;
-  void Accumulate(const std::uint32_t* subjects, std::size_t count, const DittoResourceKey& key,
-                  DittoCheckMode mode, std::uint8_t* grant_depth,
-                  std::uint8_t* revoke_depth) const noexcept;
-
   static constexpr std::uint32_t kNoNode = 0xffffffffu;
+  static constexpr std::size_t kMaxWords = (kMaxEntries + 63) / 64;
+  static_assert(internal::DittoPath::kMaxNodes == kMaxPathSegments + 1);
+
+  // FindSubject without std::optional (a two-field return costs a store-forwarding stall on
+  // every check); kNoSubject when unknown.
+  std::uint32_t LookupSubject(std::string_view subject) const noexcept;
+  const Node* FindChild(const Node& node, std::string_view segment) const noexcept;
+  bool WalkPath(const DittoResourceKey& key, internal::DittoPath* path) const noexcept;
+  bool Evaluate(const internal::DittoPath& path, const std::uint64_t* entries,
+                DittoPermissionSet permissions, DittoCheckMode mode) const noexcept;
 
   std::unique_ptr<std::byte[]> block_;
   std::size_t block_bytes_ = 0;
   std::string_view policy_id_;
+  std::string_view arena_;
   const Node* nodes_ = nullptr;
-  const Row* rows_ = nullptr;
-  const std::uint32_t* subject_lists_ = nullptr;
-  const SubjectNameRef* subject_names_ = nullptr;
+  const std::uint64_t* node_bits_ = nullptr;  // per node: 8 bitsets of words_ words
   const std::uint32_t* subject_slots_ = nullptr;  // open addressing: ID + 1, 0 = empty
+  const SubjectRef* subjects_ = nullptr;
+  const std::uint64_t* class_bits_ = nullptr;  // per class: words_ words
+  const std::uint32_t* class_members_ = nullptr;  // subject IDs grouped by class
+  const std::uint32_t* class_first_member_ = nullptr;  // class_count_ + 1 offsets
   std::size_t subject_slot_mask_ = 0;
   std::size_t subject_count_ = 0;
-  std::string_view arena_;
+  std::size_t class_count_ = 0;
+  std::size_t words_ = 0;  // 64-bit words per entry bitset (1..kMaxWords)
   std::uint32_t roots_[kDittoResourceTypeCount] = {kNoNode, kNoNode, kNoNode};
 };
 

@@ -112,6 +112,8 @@ struct DittoPolicyDocument {
   std::vector<DittoPolicyEntry> entries;
 };
 
+// Raising max_entries above CompiledDittoPolicy::kMaxEntries (1024) or max_path_segments
+// above its kMaxPathSegments (64) makes CompiledDittoPolicy::TryCompile reject the document.
 struct DittoPolicyLimits {
   std::size_t max_document_bytes = 100 * 1000;  // Ditto's default policy size limit
   std::size_t max_entries = 256;

@@ -148,6 +148,80 @@ TEST(CompiledDittoPolicy, SubjectsWithPermissionForFanOut) {
   EXPECT_EQ(Readers(policy, "policy:/"), std::vector<std::string>{});
 }
 
+// "prefix" + number, built without `const char* + std::string&&` (GCC 12 -Wrestrict noise).
+std::string Numbered(std::string_view prefix, std::size_t number) {
+  std::string out(prefix);
+  out += std::to_string(number);
+  return out;
+}
+
+TEST(CompiledDittoPolicy, TryCompileRejectsWhatTheParserWouldAndCompileFailsClosed) {
+  DittoPolicyDocument too_many;
+  for (std::size_t e = 0; e <= CompiledDittoPolicy::kMaxEntries; ++e) {
+    too_many.entries.push_back({Numbered("e", e),
+                                {{Numbered("s:", e), "t"}},
+                                {{DittoResourceType::kThing, "/", kReadPermission, 0}}});
+  }
+  Result<CompiledDittoPolicy> result = CompiledDittoPolicy::TryCompile(too_many);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, kDittoPolicyInvalid);
+  const CompiledDittoPolicy closed = CompiledDittoPolicy::Compile(too_many);
+  EXPECT_FALSE(Check(closed, {"s:1"}, "thing:/", kReadPermission));
+
+  std::string deep;
+  for (std::size_t i = 0; i <= CompiledDittoPolicy::kMaxPathSegments; ++i) deep += "/x";
+  DittoPolicyDocument too_deep;
+  too_deep.entries.push_back(
+      {"e", {{"s:1", "t"}}, {{DittoResourceType::kThing, deep, kReadPermission, 0}}});
+  EXPECT_FALSE(CompiledDittoPolicy::TryCompile(too_deep).ok());
+
+  // Entries without subjects never apply and do not count.
+  DittoPolicyDocument idle = too_many;
+  for (std::size_t e = 1; e < idle.entries.size(); ++e) idle.entries[e].subjects.clear();
+  result = CompiledDittoPolicy::TryCompile(idle);
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(Check(result.value(), {"s:0"}, "thing:/a", kReadPermission));
+  EXPECT_FALSE(Check(result.value(), {"s:1"}, "thing:/a", kReadPermission));
+}
+
+TEST(CompiledDittoPolicy, EntriesBeyondOneBitsetWordArePooled) {
+  // 200 entries: subject s:i is granted READ on thing:/ by entry i; the last entry revokes
+  // READ below /secret for s:199 only.
+  DittoPolicyDocument document;
+  for (std::size_t e = 0; e < 200; ++e) {
+    document.entries.push_back({Numbered("e", e),
+                                {{Numbered("s:", e), "t"}},
+                                {{DittoResourceType::kThing, "/", kReadPermission, 0}}});
+  }
+  document.entries.push_back(
+      {"deny", {{"s:199", "t"}}, {{DittoResourceType::kThing, "/secret", 0, kReadPermission}}});
+  const CompiledDittoPolicy policy = CompiledDittoPolicy::Compile(document);
+  EXPECT_TRUE(Check(policy, {"s:0"}, "thing:/secret", kReadPermission));
+  EXPECT_TRUE(Check(policy, {"s:130"}, "thing:/secret", kReadPermission));
+  EXPECT_FALSE(Check(policy, {"s:199"}, "thing:/secret", kReadPermission));
+  EXPECT_FALSE(Check(policy, {"s:0", "s:199"}, "thing:/secret/x", kReadPermission));
+  EXPECT_FALSE(Check(policy, {"s:130"}, "thing:/", kReadPermission | kWritePermission));
+  std::size_t readers = 0;
+  policy.ForEachSubjectWithPermission("thing:/secret", DittoPermission::kRead,
+                                      [&](std::string_view) { ++readers; });
+  EXPECT_EQ(readers, 199u);
+}
+
+TEST(CompiledDittoPolicy, SubjectRangeIsAForwardRange) {
+  const CompiledDittoPolicy policy = CompileJson(kSpecPolicy);
+  const DittoSubjectRange range =
+      policy.SubjectsWithPermission("message:/inbox/messages/hello", DittoPermission::kRead);
+  EXPECT_FALSE(range.empty());
+  EXPECT_EQ(std::distance(range.begin(), range.end()), 3);
+  std::set<std::string_view> names;
+  for (auto it = range.begin(); it != range.end(); it++) names.insert(policy.SubjectName(*it));
+  EXPECT_EQ(names.size(), 3u);
+  EXPECT_TRUE(policy.SubjectsWithPermission("message:/inbox", DittoPermission::kWrite).empty() ==
+              false);  // alice
+  EXPECT_TRUE(policy.SubjectsWithPermission("policy:/", DittoPermission::kWrite).empty());
+  EXPECT_TRUE(CompiledDittoPolicy().SubjectsWithPermission("thing:/", DittoPermission::kRead).empty());
+}
+
 TEST(CompiledDittoPolicy, FindSubjectAndNames) {
   const CompiledDittoPolicy policy = CompileJson(kSpecPolicy);
   EXPECT_EQ(policy.subject_count(), 3u);
@@ -236,13 +310,14 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
   std::size_t falses = 0;
   for (int round = 0; round < 300; ++round) {
     DittoPolicyDocument document;
-    const std::size_t entries = 1 + below(5);
+    // Every tenth round spans several 64-bit entry words.
+    const std::size_t entries = round % 10 == 9 ? 65 + below(100) : 1 + below(5);
     for (std::size_t e = 0; e < entries; ++e) {
       DittoPolicyEntry entry;
-      entry.label = "e" + std::to_string(e);
+      entry.label = Numbered("e", e);
       const std::size_t subject_count = 1 + below(3);
       for (std::size_t s = 0; s < subject_count; ++s) {
-        entry.subjects.push_back({"s:" + std::to_string(below(6)), "t"});
+        entry.subjects.push_back({Numbered("s:", below(6)), "t"});
       }
       const std::size_t resources = 1 + below(4);
       for (std::size_t r = 0; r < resources; ++r) {
@@ -260,7 +335,7 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
       std::set<std::string> subject_set;
       const std::size_t subject_count = below(4);
       for (std::size_t s = 0; s < subject_count; ++s) {
-        subject_set.insert("s:" + std::to_string(below(8)));  // s:6, s:7 are unknown
+        subject_set.insert(Numbered("s:", below(8)));  // s:6, s:7 are unknown
       }
       const std::vector<std::string> subject_names(subject_set.begin(), subject_set.end());
       const std::vector<std::string_view> subjects(subject_names.begin(), subject_names.end());
@@ -282,7 +357,7 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
         std::sort(listed.begin(), listed.end());
         std::vector<std::string> reference;
         for (int s = 0; s < 8; ++s) {
-          const std::string subject = "s:" + std::to_string(s);
+          const std::string subject = Numbered("s:", s);
           if (ReferenceCheck(document, {subject}, resource, static_cast<DittoPermissionSet>(1u << p),
                              DittoCheckMode::kUnrestricted)) {
             reference.push_back(subject);

@@ -1,5 +1,7 @@
 #include "policy/ditto_policy.h"
 
+#include "policy/internal/bytes.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -190,6 +192,20 @@ TEST(DittoPathSegments, SplitsOnSlashes) {
   EXPECT_EQ(seen, (std::vector<std::string_view>{"a", "bc", "d"}));
   DittoPathSegments root("/");
   EXPECT_FALSE(root.Next(&segment));
+}
+
+TEST(InternalBytes, LoadPrefixIsTheZeroPaddedLittleEndianPrefix) {
+  const std::string text = "abcdefghijk";
+  for (std::size_t n = 0; n <= text.size(); ++n) {
+    std::uint64_t expected = 0;
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, 8); ++i) {
+      expected |= std::uint64_t{static_cast<unsigned char>(text[i])} << (8 * i);
+    }
+    EXPECT_EQ(internal::LoadPrefix(std::string_view(text).substr(0, n)), expected) << n;
+  }
+  EXPECT_TRUE(internal::BytesEqual("features/x", "features/x"));
+  EXPECT_FALSE(internal::BytesEqual("features/x", "features/y"));
+  EXPECT_FALSE(internal::BytesEqual("feature", "features"));
 }
 
 TEST(IsValidDittoEntityId, FollowsSpecRules) {

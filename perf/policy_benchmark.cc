@@ -1,0 +1,447 @@
+// Microbenchmarks of policy decisions (SPEC 4.3): IAM-style Decide() per action over 100,000
+// principals compiled from 10,000 documents, and Ditto unrestricted checks / fan-out lookups
+// on message resources over 10,000 compiled policies.
+//
+// Global operator new/delete are replaced with counting versions; every benchmark reports
+// `allocs_per_decision` (must be 0: decisions are allocation-free). Run with
+//   perf/policy_benchmark --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// and read the `_median` rows for the p50 ns per decision.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "policy/compiled_ditto_policy.h"
+#include "policy/compiled_iam_policies.h"
+#include "policy/ditto_policy.h"
+#include "policy/iam_policy.h"
+
+// ---- Allocation counting -----------------------------------------------------------------
+
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+
+void* CountedAllocate(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void* CountedAllocateAligned(std::size_t size, std::align_val_t alignment) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  const auto align = static_cast<std::size_t>(alignment);
+  if (void* p = std::aligned_alloc(align, (size + align - 1) / align * align)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return CountedAllocate(size); }
+void* operator new[](std::size_t size) { return CountedAllocate(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  return CountedAllocateAligned(size, alignment);
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+  return CountedAllocateAligned(size, alignment);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace sb::policy {
+namespace {
+
+constexpr std::size_t kIamDocuments = 10'000;
+constexpr std::size_t kPrincipals = 100'000;
+constexpr std::size_t kDittoPolicies = 10'000;
+constexpr std::size_t kFleets = 500;
+constexpr std::size_t kRequestsPerKind = 1 << 14;  // cycled by every benchmark loop
+
+// ---- IAM corpus ----------------------------------------------------------------------------
+
+// One statement family per line of a realistic IoT deployment; each document mixes 2-5.
+std::string IamStatement(std::mt19937& rng, std::size_t fleet) {
+  const std::string f = "fleet-" + std::to_string(fleet);
+  switch (std::uniform_int_distribution<int>(0, 8)(rng)) {
+    case 0:
+      return R"({"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:*:*:client/${iot:ClientId}"})";
+    case 1:
+      return R"({"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":["arn:aws:iot:*:*:topic/dev/${iot:ClientId}/*","arn:aws:iot:*:*:topic/dev/+/cmd/*"]})";
+    case 2:
+      return R"({"Effect":"Allow","Action":"iot:Subscribe","Resource":["arn:aws:iot:*:*:topicfilter/dev/${iot:ClientId}/#","arn:aws:iot:*:*:topicfilter/)" +
+             f + R"(/+/status"]})";
+    case 3:
+      return R"({"Effect":"Allow","Action":"iot:SendDirectMessage","Resource":"arn:aws:iot:*:*:client/)" +
+             f + R"(-*","Condition":{"StringLike":{"iot:Topic":["cmd/*","ota/?/start"]},"StringNotEquals":{"iot:Topic":"cmd/factory-reset"}}})";
+    case 4:
+      return R"({"Effect":"Allow","Action":"iot:Receive","Resource":"arn:aws:iot:*:*:topic/${iot:Connection.Thing.ThingName}/room?"})";
+    case 5:
+      return R"({"Effect":"Deny","Action":["iot:Publish","iot:Receive"],"Resource":"arn:aws:iot:*:*:topic/secret/*"})";
+    case 6:
+      return R"({"Effect":"Allow","Action":"iot:*","Resource":["arn:aws:iot:*:*:topic/)" + f +
+             R"(/*","arn:aws:iot:*:*:topicfilter/)" + f + R"(/*"]})";
+    case 7:
+      return R"({"Effect":"Deny","Action":"iot:SendDirectMessage","Resource":"arn:aws:iot:*:*:client/admin-*"})";
+    default:
+      return R"({"Effect":"Allow","Action":"iot:Send*","Resource":"client/)" + f +
+             R"(-${iot:ClientId}","Condition":{"StringEquals":{"iot:Topic":"${iot:ClientId}/reply"}}})";
+  }
+}
+
+struct IamCase {
+  std::uint32_t principal;
+  IamRequest request;
+};
+
+struct IamCorpus {
+  std::vector<CompiledIamPolicies> principals;
+  std::vector<std::string> client_ids;
+  std::vector<std::string> thing_names;
+  std::vector<std::string> strings;  // backing store for request views (reserved up front)
+  std::vector<IamCase> cases[kIotActionCount];
+  std::size_t compiled_bytes = 0;
+  std::size_t allowed[kIotActionCount] = {};
+
+  IamCorpus() {
+    std::mt19937 rng(1234);
+    std::vector<IamPolicyDocument> documents;
+    documents.reserve(kIamDocuments);
+    for (std::size_t d = 0; d < kIamDocuments; ++d) {
+      const std::size_t fleet = d % kFleets;
+      std::string json = R"({"Version":"2012-10-17","Statement":[)";
+      const int statements = std::uniform_int_distribution<int>(2, 5)(rng);
+      for (int s = 0; s < statements; ++s) {
+        if (s != 0) json += ',';
+        json += IamStatement(rng, fleet);
+      }
+      json += "]}";
+      Result<IamPolicyDocument> parsed = ParseIamPolicy(json);
+      if (!parsed.ok()) {
+        std::fprintf(stderr, "corpus policy rejected: %s\n", parsed.error().message.c_str());
+        std::abort();
+      }
+      documents.push_back(std::move(parsed).value());
+    }
+    principals.reserve(kPrincipals);
+    std::vector<const IamPolicyDocument*> attached;
+    for (std::size_t p = 0; p < kPrincipals; ++p) {
+      attached.clear();
+      // A principal's documents come from its own fleet (document d serves fleet d % kFleets).
+      const int count = std::uniform_int_distribution<int>(1, 3)(rng);
+      for (int i = 0; i < count; ++i) {
+        const std::size_t k =
+            std::uniform_int_distribution<std::size_t>(0, kIamDocuments / kFleets - 1)(rng);
+        attached.push_back(&documents[(p % kFleets) + k * kFleets]);
+      }
+      principals.push_back(CompiledIamPolicies::Compile(attached));
+      compiled_bytes += principals.back().MemoryBytes();
+      client_ids.push_back("fleet-" + std::to_string(p % kFleets) + "-dev" + std::to_string(p));
+      thing_names.push_back("thing" + std::to_string(p));
+    }
+
+    strings.reserve(kIotActionCount * kRequestsPerKind * 2);  // views must never move
+    auto keep = [this](std::string s) -> std::string_view {
+      strings.push_back(std::move(s));
+      return strings.back();
+    };
+    std::uniform_int_distribution<std::uint32_t> any_principal(0, kPrincipals - 1);
+    for (std::size_t a = 0; a < kIotActionCount; ++a) {
+      const auto action = static_cast<IotAction>(a);
+      for (std::size_t i = 0; i < kRequestsPerKind; ++i) {
+        const std::uint32_t p = any_principal(rng);
+        const std::string& cid = client_ids[p];
+        const std::string fleet = "fleet-" + std::to_string(p % kFleets);
+        const int variant = std::uniform_int_distribution<int>(0, 3)(rng);
+        IamRequest request;
+        request.action = action;
+        request.client_id = cid;
+        request.thing_name = thing_names[p];
+        switch (action) {
+          case IotAction::kConnect:
+            request.resource = keep("client/" + (variant == 0 ? std::string("intruder") : cid));
+            break;
+          case IotAction::kPublish:
+          case IotAction::kReceive: {
+            static const char* kTopics[] = {"dev/%s/telemetry", "dev/+/cmd/reboot",
+                                            "secret/keys", "%s/room1"};
+            std::string topic = kTopics[variant];
+            const std::size_t at = topic.find("%s");
+            if (at != std::string::npos) {
+              topic.replace(at, 2, variant == 3 ? thing_names[p] : cid);
+            }
+            if (variant == 2 && std::uniform_int_distribution<int>(0, 1)(rng)) {
+              topic = fleet + "/sensors/temp";
+            }
+            request.resource = keep("topic/" + topic);
+            break;
+          }
+          case IotAction::kSubscribe:
+            request.resource = keep(variant == 0   ? "topicfilter/dev/" + cid + "/#"
+                                    : variant == 1 ? "topicfilter/" + fleet + "/+/status"
+                                    : variant == 2 ? "topicfilter/" + fleet + "/alerts/#"
+                                                   : std::string("topicfilter/#"));
+            break;
+          case IotAction::kSendDirectMessage:
+            // Another device of the same fleet (device q belongs to fleet q % kFleets).
+            request.resource = keep(
+                "client/" + fleet + "-dev" +
+                std::to_string(p % kFleets + kFleets * (any_principal(rng) / kFleets)));
+            request.topic = variant == 0   ? std::string_view("cmd/reboot")
+                            : variant == 1 ? std::string_view("cmd/factory-reset")
+                            : variant == 2 ? std::string_view("ota/1/start")
+                                           : keep(cid + "/reply");
+            break;
+        }
+        cases[a].push_back({p, request});
+        if (principals[p].Decide(request) == Decision::kAllow) ++allowed[a];
+      }
+    }
+  }
+};
+
+const IamCorpus& Iam() {
+  static const IamCorpus* corpus = [] {
+    auto* c = new IamCorpus();
+    std::fprintf(stderr,
+                 "iam corpus: %zu documents, %zu principals, %.1f MiB compiled (%.0f B each)\n",
+                 kIamDocuments, kPrincipals, c->compiled_bytes / 1048576.0,
+                 double(c->compiled_bytes) / kPrincipals);
+    for (std::size_t a = 0; a < kIotActionCount; ++a) {
+      std::fprintf(stderr, "  %-22s %5.1f%% of requests allowed\n",
+                   std::string(IotActionName(static_cast<IotAction>(a))).c_str(),
+                   100.0 * double(c->allowed[a]) / kRequestsPerKind);
+    }
+    return c;
+  }();
+  return *corpus;
+}
+
+// Random principal per decision: the compiled block is usually not in cache.
+void BM_IamDecide(benchmark::State& state) {
+  const IamCorpus& corpus = Iam();
+  const auto& cases = corpus.cases[state.range(0)];
+  std::size_t i = 0;
+  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  for (auto _ : state) {
+    const IamCase& c = cases[i++ & (kRequestsPerKind - 1)];
+    benchmark::DoNotOptimize(corpus.principals[c.principal].Decide(c.request));
+  }
+  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
+  state.counters["allocs_per_decision"] =
+      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  state.SetLabel(std::string(IotActionName(static_cast<IotAction>(state.range(0)))));
+}
+
+// Requests restricted to a working set of range(1) principals (the devices active on a
+// shard right now); their compiled blocks stay in the CPU caches.
+void BM_IamDecideActiveSet(benchmark::State& state) {
+  const IamCorpus& corpus = Iam();
+  const auto& all = corpus.cases[state.range(0)];
+  const auto active = static_cast<std::uint32_t>(state.range(1));
+  std::vector<IamCase> cases;
+  for (const IamCase& c : all) {
+    if (c.principal < active) cases.push_back(c);
+  }
+  if (cases.empty()) {
+    state.SkipWithError("no requests for the active set");
+    return;
+  }
+  std::size_t i = 0;
+  const std::size_t n = cases.size();
+  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  for (auto _ : state) {
+    const IamCase& c = cases[i];
+    if (++i == n) i = 0;
+    benchmark::DoNotOptimize(corpus.principals[c.principal].Decide(c.request));
+  }
+  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
+  state.counters["allocs_per_decision"] =
+      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  state.SetLabel(std::string(IotActionName(static_cast<IotAction>(state.range(0)))));
+}
+
+// ---- Ditto corpus ------------------------------------------------------------------------
+
+struct DittoCase {
+  std::uint32_t policy;
+  std::uint32_t subject_count;
+  std::string_view subjects[3];
+  std::string_view resource;
+};
+
+struct DittoCorpus {
+  std::vector<CompiledDittoPolicy> policies;
+  std::vector<std::string> strings;
+  std::vector<DittoCase> cases;
+  std::size_t compiled_bytes = 0;
+  std::size_t allowed = 0;
+
+  static std::string Policy(std::mt19937& rng, std::size_t index) {
+    const std::string n = std::to_string(index);
+    std::string json = R"({"policyId":"org.acme:policy-)" + n + R"(","entries":{
+      "owner":{"subjects":{"basic:owner-)" + n + R"(":{"type":"password"}},
+        "resources":{"thing:/":{"grant":["READ","WRITE"],"revoke":[]},
+                     "policy:/":{"grant":["READ","WRITE"],"revoke":[]},
+                     "message:/":{"grant":["READ","WRITE"],"revoke":[]}}},
+      "device":{"subjects":{"basic:org.acme:device-)" + n + R"(":{"type":"password"}},
+        "resources":{"message:/inbox":{"grant":["READ"],"revoke":[]},
+                     "message:/outbox":{"grant":["WRITE"],"revoke":[]},
+                     "thing:/features":{"grant":["READ","WRITE"],"revoke":[]}}},
+      "operators":{"subjects":{"basic:operator-a":{"type":"password"},"basic:operator-b":{"type":"password"},
+                               "integration:dashboard":{"type":"technical client"}},
+        "resources":{"message:/":{"grant":["READ"],"revoke":[]},
+                     "message:/features/secret":{"grant":[],"revoke":["READ"]},
+                     "thing:/attributes":{"grant":["READ"],"revoke":[]}}})";
+    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
+      json += R"(,
+      "muted":{"subjects":{"basic:operator-b":{"type":"password"}},
+        "resources":{"message:/features/lamp/outbox":{"grant":[],"revoke":["READ"]},
+                     "message:/features/lamp/outbox/messages/status":{"grant":["READ"],"revoke":[]}}})";
+    }
+    json += "}}";
+    return json;
+  }
+
+  DittoCorpus() {
+    std::mt19937 rng(99);
+    policies.reserve(kDittoPolicies);
+    for (std::size_t i = 0; i < kDittoPolicies; ++i) {
+      Result<DittoPolicyDocument> parsed = ParseDittoPolicy(Policy(rng, i));
+      if (!parsed.ok()) {
+        std::fprintf(stderr, "corpus policy rejected: %s\n", parsed.error().message.c_str());
+        std::abort();
+      }
+      policies.push_back(CompiledDittoPolicy::Compile(parsed.value()));
+      compiled_bytes += policies.back().MemoryBytes();
+    }
+    static const char* kResources[] = {
+        "message:/inbox/messages/turnOff",
+        "message:/features/lamp/outbox/messages/status",
+        "message:/features/lamp/outbox/messages/brightness",
+        "message:/features/secret/inbox/messages/unlock",
+        "message:/outbox/messages/alarm",
+        "message:/features/door/inbox/messages/open/now",
+    };
+    static const char* kSubjects[] = {"basic:operator-a", "basic:operator-b",
+                                      "integration:dashboard", "basic:stranger"};
+    strings.reserve(kRequestsPerKind * 3);  // views into it must never move
+    cases.reserve(kRequestsPerKind);
+    for (std::size_t i = 0; i < kRequestsPerKind; ++i) {
+      DittoCase c{};
+      c.policy = std::uniform_int_distribution<std::uint32_t>(0, kDittoPolicies - 1)(rng);
+      c.resource = kResources[std::uniform_int_distribution<int>(0, 5)(rng)];
+      c.subject_count = std::uniform_int_distribution<std::uint32_t>(1, 3)(rng);
+      for (std::uint32_t s = 0; s < c.subject_count; ++s) {
+        const int pick = std::uniform_int_distribution<int>(0, 5)(rng);
+        if (pick < 4) {
+          c.subjects[s] = kSubjects[pick];
+        } else {
+          strings.push_back((pick == 4 ? "basic:owner-" : "basic:org.acme:device-") +
+                            std::to_string(c.policy));
+          c.subjects[s] = strings.back();
+        }
+      }
+      cases.push_back(c);
+      allowed += policies[c.policy].HasPermissions(
+          std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
+          kReadPermission, DittoCheckMode::kUnrestricted);
+    }
+  }
+};
+
+const DittoCorpus& Ditto() {
+  static const DittoCorpus* corpus = [] {
+    auto* c = new DittoCorpus();
+    std::fprintf(stderr, "ditto corpus: %zu policies, %.1f MiB compiled; %.1f%% READ allowed\n",
+                 kDittoPolicies, c->compiled_bytes / 1048576.0,
+                 100.0 * double(c->allowed) / kRequestsPerKind);
+    return c;
+  }();
+  return *corpus;
+}
+
+// range(0): number of policies the requests are drawn from (10,000 = all of them).
+void BM_DittoUnrestrictedRead(benchmark::State& state) {
+  const DittoCorpus& corpus = Ditto();
+  std::vector<DittoCase> cases;
+  for (const DittoCase& c : corpus.cases) {
+    if (c.policy < state.range(0)) cases.push_back(c);
+  }
+  std::size_t i = 0;
+  const std::size_t n = cases.size();
+  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  for (auto _ : state) {
+    const DittoCase& c = cases[i];
+    if (++i == n) i = 0;
+    benchmark::DoNotOptimize(corpus.policies[c.policy].HasPermissions(
+        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
+        kReadPermission, DittoCheckMode::kUnrestricted));
+  }
+  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
+  state.counters["allocs_per_decision"] =
+      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+}
+
+void BM_DittoUnrestrictedWrite(benchmark::State& state) {
+  const DittoCorpus& corpus = Ditto();
+  std::size_t i = 0;
+  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  for (auto _ : state) {
+    const DittoCase& c = corpus.cases[i++ & (kRequestsPerKind - 1)];
+    benchmark::DoNotOptimize(corpus.policies[c.policy].HasPermissions(
+        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
+        kWritePermission, DittoCheckMode::kUnrestricted));
+  }
+  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
+  state.counters["allocs_per_decision"] =
+      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+}
+
+// Live-message fan-out: which subjects may READ this message resource (precomputed list).
+void BM_DittoSubjectsWithRead(benchmark::State& state) {
+  const DittoCorpus& corpus = Ditto();
+  std::size_t i = 0;
+  std::size_t subjects = 0;
+  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  for (auto _ : state) {
+    const DittoCase& c = corpus.cases[i++ & (kRequestsPerKind - 1)];
+    corpus.policies[c.policy].ForEachSubjectWithPermission(
+        c.resource, DittoPermission::kRead, [&](std::string_view name) {
+          benchmark::DoNotOptimize(name.data());
+          ++subjects;
+        });
+  }
+  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
+  state.counters["allocs_per_decision"] =
+      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  state.counters["subjects_per_lookup"] =
+      benchmark::Counter(double(subjects), benchmark::Counter::kAvgIterations);
+}
+
+BENCHMARK(BM_IamDecide)->DenseRange(0, kIotActionCount - 1);
+BENCHMARK(BM_IamDecideActiveSet)->ArgsProduct({{0, 1, 2, 3, 4}, {64, 10'000}});
+BENCHMARK(BM_DittoUnrestrictedRead)->Arg(64)->Arg(kDittoPolicies);
+BENCHMARK(BM_DittoUnrestrictedWrite);
+BENCHMARK(BM_DittoSubjectsWithRead);
+
+}  // namespace
+}  // namespace sb::policy
+
+BENCHMARK_MAIN();
