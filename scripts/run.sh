@@ -4,5 +4,5 @@
 # Extra arguments go to the server, e.g. scripts/run.sh --shards 2 --http 127.0.0.1:0
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh build
+scripts/build.sh build switchboard
 exec ./build/switchboard "$@"
