@@ -493,7 +493,7 @@ int RunBenchmark(const Options& options) {
   auto delivery = std::make_unique<LatencyHistogram>();
   auto response = std::make_unique<LatencyHistogram>();
   auto connect = std::make_unique<LatencyHistogram>();
-  std::vector<uint64_t> failures(size_t(Failure::kCount)), status(600);
+  std::vector<uint64_t> failures(static_cast<size_t>(Failure::kCount)), status(600);
   std::vector<uint64_t> connack(256), disconnect(256), puback(256), suback(256);
   std::vector<uint64_t> connect_errno(160);
   for (auto& w : workers) {
