@@ -24,9 +24,11 @@ struct ControlPlane::Queue {
   moodycamel::BlockingConcurrentQueue<std::unique_ptr<Request>> items;
 };
 
+// One IAM-style policy: compiled once when it is PUT (or loaded), and that one compilation
+// is shared by every principal that attaches it.
 struct ControlPlane::IotPolicy {
-  std::string document;              // as stored and returned by GET
-  policy::IamPolicyDocument parsed;  // compiled into each principal that attaches it
+  std::string document;  // as stored and returned by GET
+  std::shared_ptr<const policy::CompiledIamDocument> compiled;
 };
 
 namespace {
@@ -290,7 +292,8 @@ class ControlPlane::Api {
 
   std::unique_ptr<Response> Handle(const Request& request);
 
-  // Compiles the IAM documents a principal attaches (all exist: checked on every write).
+  // Builds a principal over the shared compiled documents it attaches (all exist: checked
+  // on every write); compiles nothing.
   std::shared_ptr<const Principal> Rebuild(std::string name, std::string password_hash,
                                            std::span<const std::string> extra_subjects,
                                            std::vector<std::string> iot_policy_names) const;
@@ -356,11 +359,11 @@ const Principal* ControlPlane::Api::Authenticate(std::string_view name) const {
 std::shared_ptr<const Principal> ControlPlane::Api::Rebuild(
     std::string name, std::string password_hash, std::span<const std::string> extra_subjects,
     std::vector<std::string> iot_policy_names) const {
-  std::vector<const policy::IamPolicyDocument*> documents;
+  std::vector<std::shared_ptr<const policy::CompiledIamDocument>> documents;
   documents.reserve(iot_policy_names.size());
   for (const std::string& policy_name : iot_policy_names) {
     const auto it = plane_.iot_policies_->find(policy_name);
-    if (it != plane_.iot_policies_->end()) documents.push_back(&it->second->parsed);
+    if (it != plane_.iot_policies_->end()) documents.push_back(it->second->compiled);
   }
   const bool admin = name == kAdminPrincipalName;
   return BuildPrincipal(std::move(name), std::move(password_hash), extra_subjects,
@@ -656,16 +659,18 @@ std::unique_ptr<Response> ControlPlane::Api::PutIotPolicy(const std::string& nam
                          "Check the IAM-style policy document (SPEC 4.2).");
   }
   const bool create = !plane_.iot_policies_->contains(name);
+  // Compiled before the store write so that nothing can fail after the COMMIT.
+  auto stored = std::make_shared<IotPolicy>();
+  stored->document = std::string(body);
+  stored->compiled = policy::CompiledIamDocument::CompileShared(parsed.value());
   if (Status status = plane_.store_->PutIotPolicy(name, body); !status.ok()) {
     return InternalError(status);
   }
-  auto stored = std::make_shared<IotPolicy>();
-  stored->document = std::string(body);
-  stored->parsed = std::move(parsed).value();
   (*plane_.iot_policies_)[name] = std::move(stored);
 
   if (!create) {
-    // Recompile every principal that attaches the changed document; share the others.
+    // Rebuild every principal that attaches the changed document, over its new compilation
+    // (the other documents they attach stay shared); share the other principals.
     std::shared_ptr<PrincipalTable> table;
     for (const auto& [principal_name, principal] : *plane_.tables_.principals) {
       if (!Contains(principal->iot_policy_names, name)) continue;
@@ -1160,7 +1165,7 @@ bool ControlPlane::Open(std::string* error) {
     }
     auto stored = std::make_shared<IotPolicy>();
     stored->document = std::move(record.document);
-    stored->parsed = std::move(parsed).value();
+    stored->compiled = policy::CompiledIamDocument::CompileShared(parsed.value());
     (*iot_policies)[record.key] = std::move(stored);
   }
   iot_policies_ = std::move(iot_policies);

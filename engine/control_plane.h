@@ -24,7 +24,9 @@
 //   "admin" can be updated (its password, e.g.) but not deleted (403).
 // - IoT policies: names follow AWS IoT ([A-Za-z0-9_+=,.@-], 1..128). DELETE of a policy
 //   still attached to a principal answers 409 naming a principal (AWS IoT's
-//   DeleteConflictException) instead of detaching silently.
+//   DeleteConflictException) instead of detaching silently. Each policy is compiled once
+//   (on PUT, or when loaded by Open) and that compilation is shared by every principal that
+//   attaches it; a PUT of an existing policy rebuilds exactly the principals attaching it.
 // - Ditto policies: a non-admin creator must get WRITE on policy:/ from the new policy
 //   (403 policies:policy.notcreatable); update and delete need WRITE on policy:/ from the
 //   current one (403 policies:policy.notmodifiable, or 404 policies:policy.notfound when

@@ -18,10 +18,8 @@ const policy::IamPolicyDocument& AllowAllDocument() {
   return document;
 }
 
-policy::CompiledIamPolicies CompileAllowAll() {
-  const policy::IamPolicyDocument* documents[] = {&AllowAllDocument()};
-  return policy::CompiledIamPolicies::Compile(
-      std::span<const policy::IamPolicyDocument* const>(documents));
+policy::CompiledIamPolicies AllowAll() {
+  return policy::CompiledIamPolicies::FromShared({AllowAllIamDocument()});
 }
 
 // Points `subject_views` at `subjects`. Must run after `subjects` reached its final size and
@@ -32,10 +30,16 @@ void FillSubjectViews(Principal* principal) {
 
 }  // namespace
 
+std::shared_ptr<const policy::CompiledIamDocument> AllowAllIamDocument() {
+  static const std::shared_ptr<const policy::CompiledIamDocument> document =
+      policy::CompiledIamDocument::CompileShared(AllowAllDocument());
+  return document;
+}
+
 std::shared_ptr<const Principal> BuildPrincipal(
     std::string name, std::string password_hash, std::span<const std::string> extra_subjects,
     std::vector<std::string> iot_policy_names,
-    std::span<const policy::IamPolicyDocument* const> iam_documents, bool admin) {
+    std::vector<std::shared_ptr<const policy::CompiledIamDocument>> iam_documents, bool admin) {
   auto principal = std::make_shared<Principal>();
   principal->subjects.reserve(extra_subjects.size() + 1);
   principal->subjects.push_back("basic:" + name);
@@ -50,7 +54,8 @@ std::shared_ptr<const Principal> BuildPrincipal(
   principal->password_hash = std::move(password_hash);
   principal->iot_policy_names = std::move(iot_policy_names);
   principal->admin = admin;
-  principal->iam = admin ? CompileAllowAll() : policy::CompiledIamPolicies::Compile(iam_documents);
+  principal->iam =
+      admin ? AllowAll() : policy::CompiledIamPolicies::FromShared(std::move(iam_documents));
   return principal;
 }
 
@@ -58,7 +63,7 @@ std::shared_ptr<const Principal> BuildAnonymousPrincipal() {
   auto principal = std::make_shared<Principal>();
   principal->subjects.emplace_back(kAnonymousSubject);
   FillSubjectViews(principal.get());
-  principal->iam = CompileAllowAll();
+  principal->iam = AllowAll();
   return principal;
 }
 

@@ -58,7 +58,7 @@ struct Principal {
   std::vector<std::string> subjects;            // "basic:<name>" first, then configured extras
   std::vector<std::string_view> subject_views;  // views of `subjects`, for HasPermissions
   std::vector<std::string> iot_policy_names;    // attached IAM-style policies, as configured
-  policy::CompiledIamPolicies iam;              // every attached document compiled into one
+  policy::CompiledIamPolicies iam;              // the attached documents, shared, pooled
   bool admin = false;                           // allowed everything (IAM and Ditto)
 
   // The configured extra subjects (everything after "basic:<name>").
@@ -104,13 +104,19 @@ struct SecurityTables {
 };
 
 // Builds an immutable principal: subjects become "basic:<name>" followed by `extra_subjects`
-// (duplicates and "basic:<name>" itself dropped, order kept), and `iam` compiles every
-// document in `iam_documents`. An admin principal (admin == true) gets the allow-all IAM
-// policy instead, whatever is attached. Control plane only (allocates, compiles).
+// (duplicates and "basic:<name>" itself dropped, order kept), and `iam` pools the compiled
+// documents in `iam_documents` (shared with every other principal attaching them; null
+// entries skipped). An admin principal (admin == true) gets the allow-all IAM policy
+// instead, whatever is attached. Control plane only (allocates; compiles nothing but the
+// allow-all document, once per process).
 std::shared_ptr<const Principal> BuildPrincipal(
     std::string name, std::string password_hash, std::span<const std::string> extra_subjects,
     std::vector<std::string> iot_policy_names,
-    std::span<const policy::IamPolicyDocument* const> iam_documents, bool admin);
+    std::vector<std::shared_ptr<const policy::CompiledIamDocument>> iam_documents, bool admin);
+
+// kAllowAllIamPolicy compiled once per process and shared by the admin and anonymous
+// principals.
+std::shared_ptr<const policy::CompiledIamDocument> AllowAllIamDocument();
 
 // The anonymous principal (SPEC 1): name "", no password, subjects ["anonymous"]
 // (kAnonymousSubject), IAM allow-all (kAllowAllIamPolicy), not admin. So anonymous clients

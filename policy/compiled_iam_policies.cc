@@ -1,12 +1,15 @@
 #include "policy/compiled_iam_policies.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "policy/internal/block_layout.h"
+#include "policy/internal/bytes.h"
 #include "policy/internal/glob.h"
 
 namespace sb::policy {
@@ -17,37 +20,61 @@ using internal::PolicyVariable;
 
 namespace {
 
-constexpr std::uint32_t kNoNode = 0xffffffffu;
+constexpr std::uint32_t kNone = 0xffffffffu;
 
+// Effects index the two tries of a document.
+constexpr std::size_t kDeny = 0;
+constexpr std::size_t kAllow = 1;
+
+constexpr std::uint32_t ActionBit(std::size_t action) { return 1u << action; }
+
+// One bit per (action, effect) for which a document has at least one pattern, so that a
+// decision skips the tries that cannot match.
+static_assert(2 * kIotActionCount <= 32);
+constexpr std::uint32_t TrieBit(std::size_t action, std::size_t effect) {
+  return 1u << (action * 2 + effect);
+}
+
+// Statement references are lists ending at the entry with this bit set.
+constexpr std::uint32_t kLastRef = 0x80000000u;
+// Longer literal runs are split over several edges (Edge::label_length is 16 bits).
+constexpr std::size_t kMaxLabelBytes = 0xffff;
+
+// Layout of the block, chosen for small size: a typical document is 8-10 cache lines, all
+// of which a set prefetches at once (see CompiledIamPolicies::Decide).
 struct Node {
   std::uint32_t first_edge;
-  std::uint32_t literal_edge_count;  // literal edges first, sorted by first byte
-  std::uint32_t other_edge_count;    // then `?` and variable edges
-  std::uint32_t first_tail;
-  std::uint32_t tail_count;
-  std::uint32_t first_statement;  // into the statement refs: patterns that end at this node
-  std::uint32_t statement_count;
+  std::uint32_t first_tail;          // kNone, or tails up to the one marked `last`
+  std::uint32_t first_statement;     // kNone, or refs of patterns ending here (kLastRef)
+  std::uint16_t literal_edge_count;  // literal edges first, sorted by first byte (<= 256)
+  std::uint8_t other_edge_count;     // then `?` and variable edges (<= 3)
+  std::uint8_t actions;              // ActionBit of every action with a statement below
 };
+static_assert(sizeof(Node) == 16);
+
+enum class EdgeKind : std::uint8_t { kLiteral, kAnyChar, kVariable };
 
 struct Edge {
   std::uint32_t child;
-  std::uint32_t label_offset;  // literal edges: bytes in the arena
-  std::uint32_t label_length;
-  GlobTokenKind kind;          // kLiteral, kAnyChar or kVariable
-  PolicyVariable variable;
-  char first_byte;             // literal edges: label[0], kept here to skip the arena
+  std::uint32_t label;          // kLiteral: arena offset; kVariable: the PolicyVariable
+  std::uint16_t label_length;   // kLiteral: 1..kMaxLabelBytes
+  EdgeKind kind;
+  char first_byte;              // kLiteral: label[0], kept here to skip the arena
 };
+static_assert(sizeof(Edge) == 12);
 
 struct Tail {
   std::uint32_t first_token;  // starts with kAnyRun
   std::uint32_t token_count;
-  std::uint32_t first_statement;
-  std::uint32_t statement_count;
+  std::uint32_t first_statement;  // refs (never empty), up to kLastRef
+  std::uint8_t actions;           // ActionBit of every action of those statements
+  bool last;                      // the node's last tail
 };
 
 struct Statement {
   std::uint32_t first_condition;
   std::uint32_t condition_count;  // 0: unconditional
+  std::uint32_t actions;          // ActionBit of every action the statement names
 };
 
 struct Condition {
@@ -64,7 +91,8 @@ struct ConditionValue {
 
 // First bytes of the block: where everything else is.
 struct Header {
-  std::uint32_t roots[kIotActionCount][2];  // [action][0] Deny trie, [action][1] Allow trie
+  std::uint32_t roots[2];   // [kDeny], [kAllow]: kNone when the document has no such pattern
+  std::uint32_t trie_mask;  // TrieBit of every (action, effect) with a pattern
   std::uint32_t total_bytes;
   std::uint32_t nodes;
   std::uint32_t edges;
@@ -78,10 +106,48 @@ struct Header {
   std::uint32_t arena_bytes;
 };
 
-// Typed views of one block plus the request, for the duration of one decision.
+const Header* HeaderOf(const std::byte* block) noexcept {
+  return reinterpret_cast<const Header*>(block);
+}
+
+// Block memory: one cache line holding the reference count, then the block (64-byte
+// aligned). Counting references (control plane, snapshot release) therefore never writes a
+// line that decisions read, and the block spans as few lines as its size allows.
+constexpr std::size_t kLineBytes = 64;
+struct BlockPrefix {
+  std::atomic<std::uint32_t> references;
+};
+static_assert(sizeof(BlockPrefix) <= kLineBytes);
+
+// A block of `bytes` with one reference, uninitialised.
+std::byte* AllocateBlock(std::size_t bytes) {
+  void* memory = ::operator new(kLineBytes + bytes, std::align_val_t{kLineBytes});
+  new (memory) BlockPrefix{1};
+  return static_cast<std::byte*>(memory) + kLineBytes;
+}
+
+BlockPrefix* PrefixOf(const std::byte* block) noexcept {
+  return std::launder(reinterpret_cast<BlockPrefix*>(const_cast<std::byte*>(block) - kLineBytes));
+}
+
+void RetainBlock(const std::byte* block) noexcept {
+  PrefixOf(block)->references.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ReleaseBlock(const std::byte* block) noexcept {
+  if (block == nullptr) return;
+  BlockPrefix* prefix = PrefixOf(block);
+  // acq_rel: every holder's reads happen-before the delete by the last one.
+  if (prefix->references.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    prefix->~BlockPrefix();
+    ::operator delete(prefix, std::align_val_t{kLineBytes});
+  }
+}
+
+// Typed views of one block plus the request, for the duration of one trie walk.
 struct Walk {
-  explicit Walk(const std::byte* block, const IamRequest& r) noexcept
-      : header(reinterpret_cast<const Header*>(block)),
+  Walk(const std::byte* block, const IamRequest& r, std::size_t action) noexcept
+      : header(HeaderOf(block)),
         nodes(reinterpret_cast<const Node*>(block + header->nodes)),
         edges(reinterpret_cast<const Edge*>(block + header->edges)),
         tails(reinterpret_cast<const Tail*>(block + header->tails)),
@@ -92,13 +158,14 @@ struct Walk {
         tokens(reinterpret_cast<const GlobToken*>(block + header->tokens)),
         arena(reinterpret_cast<const char*>(block + header->arena), header->arena_bytes),
         resource(r.resource),
-        request(r) {
+        request(r),
+        action_bit(ActionBit(action)) {
     variables.values[static_cast<std::size_t>(PolicyVariable::kClientId)] = r.client_id;
     variables.values[static_cast<std::size_t>(PolicyVariable::kThingName)] = r.thing_name;
   }
 
   bool MatchNode(std::uint32_t node_index, std::size_t position) const noexcept;
-  bool AnyStatementHolds(std::uint32_t first, std::uint32_t count) const noexcept;
+  bool AnyStatementHolds(std::uint32_t first_ref) const noexcept;
   bool ConditionHolds(const Condition& condition) const noexcept;
 
   const Header* header;
@@ -113,8 +180,24 @@ struct Walk {
   std::string_view arena;
   std::string_view resource;
   const IamRequest& request;
+  std::uint32_t action_bit;
   internal::VariableValues variables;
 };
+
+// Whether the `effect` trie of `block` has a pattern for `action` that matches the resource
+// and a statement naming `action` there whose conditions all hold.
+bool TrieMatches(const std::byte* block, std::size_t action, std::size_t effect,
+                 const IamRequest& request) noexcept {
+  const std::uint32_t root = HeaderOf(block)->roots[effect];
+  if (root == kNone) return false;
+  const Walk walk(block, request, action);
+  return walk.MatchNode(root, 0);
+}
+
+bool Decidable(const IamRequest& request) noexcept {
+  return static_cast<std::size_t>(request.action) < kIotActionCount &&
+         request.resource.size() <= kMaxIamResourceBytes;
+}
 
 }  // namespace
 
@@ -127,38 +210,37 @@ std::string_view DecisionName(Decision decision) noexcept {
   return "default-deny";
 }
 
-// Builds the tries in ordinary containers, then lays them out in one block.
+// Builds the two tries (Deny, Allow) in ordinary containers, then lays them out in one block.
+// The tries are shared by all actions: a pattern ends in statement references, and a
+// statement carries the actions it names, so `iot:*` or Publish+Receive statements store
+// their patterns once.
 class IamTrieBuilder {
  public:
   void Add(const IamPolicyDocument& document) {
     for (const IamStatement& statement : document.statements) AddStatement(statement);
   }
 
-  CompiledIamPolicies Finish() {
+  CompiledIamDocument Finish() {
     Header header{};
-    for (std::size_t action = 0; action < kIotActionCount; ++action) {
-      for (std::size_t effect = 0; effect < 2; ++effect) {
-        const std::uint32_t root = roots_[action][effect];
-        header.roots[action][effect] = root == kNone ? kNoNode : Emit(root);
-      }
+    header.trie_mask = trie_mask_;
+    for (std::size_t effect : {kDeny, kAllow}) {
+      header.roots[effect] = roots_[effect] == kNone ? kNone : Emit(roots_[effect]);
     }
-    CompiledIamPolicies out;
+    CompiledIamDocument out;
     Layout(&header, &out);
     return out;
   }
 
  private:
-  static constexpr std::uint32_t kNone = 0xffffffffu;
-
   // A trie edge before radix compression: one literal byte, `?` or one variable.
   struct EdgeKey {
-    GlobTokenKind kind;
-    unsigned char byte;  // kLiteral
+    EdgeKind kind;
+    unsigned char byte;       // kLiteral
     PolicyVariable variable;  // kVariable
     bool operator<(const EdgeKey& other) const {
       if (kind != other.kind) return kind < other.kind;
-      if (kind == GlobTokenKind::kLiteral) return byte < other.byte;
-      if (kind == GlobTokenKind::kVariable) return variable < other.variable;
+      if (kind == EdgeKind::kLiteral) return byte < other.byte;
+      if (kind == EdgeKind::kVariable) return variable < other.variable;
       return false;
     }
     bool operator==(const EdgeKey& other) const { return !(*this < other) && !(other < *this); }
@@ -174,22 +256,20 @@ class IamTrieBuilder {
   };
 
   void AddStatement(const IamStatement& statement) {
-    bool actions[kIotActionCount] = {};
-    bool any_action = false;
+    std::uint32_t actions = 0;
     for (const std::string& pattern : statement.actions) {
       for (std::size_t a = 0; a < kIotActionCount; ++a) {
         // IAM action names are case-insensitive.
         if (internal::SimpleGlobMatch(pattern, IotActionName(static_cast<IotAction>(a)),
                                       /*ignore_case=*/true)) {
-          actions[a] = true;
-          any_action = true;
+          actions |= ActionBit(a);
         }
       }
     }
-    if (!any_action) return;  // only actions this router never decides
+    if (actions == 0) return;  // only actions this router never decides
 
-    const std::uint32_t statement_index = AddConditions(statement.conditions);
-    const std::size_t effect = statement.effect == IamEffect::kDeny ? 0 : 1;
+    const std::uint32_t statement_index = AddStatementRecord(statement.conditions, actions);
+    const std::size_t effect = statement.effect == IamEffect::kDeny ? kDeny : kAllow;
     for (const std::string& resource : statement.resources) {
       std::string scratch_arena;
       std::vector<GlobToken> tokens;
@@ -198,26 +278,25 @@ class IamTrieBuilder {
       std::string reason =
           internal::TokenizePattern(resource, /*wildcards=*/true, &scratch_arena, &tokens);
       if (!reason.empty()) {
-        if (effect == 1) continue;
+        if (effect == kAllow) continue;
         tokens.assign(1, GlobToken{GlobTokenKind::kAnyRun, PolicyVariable::kClientId, 0, 0});
       }
+      if (roots_[effect] == kNone) roots_[effect] = NewNode();
+      Insert(roots_[effect], tokens, scratch_arena, statement_index);
       for (std::size_t a = 0; a < kIotActionCount; ++a) {
-        if (!actions[a]) continue;
-        std::uint32_t& root = roots_[a][effect];
-        if (root == kNone) root = NewNode();
-        Insert(root, tokens, scratch_arena, statement_index);
+        if ((actions & ActionBit(a)) != 0) trie_mask_ |= TrieBit(a, effect);
       }
     }
   }
 
-  std::uint32_t AddConditions(const std::vector<IamCondition>& conditions) {
+  std::uint32_t AddStatementRecord(const std::vector<IamCondition>& conditions,
+                                   std::uint32_t actions) {
     Statement compiled{static_cast<std::uint32_t>(conditions_.size()),
-                                            static_cast<std::uint32_t>(conditions.size())};
+                       static_cast<std::uint32_t>(conditions.size()), actions};
     for (const IamCondition& condition : conditions) {
       const bool wildcards = condition.op == IamConditionOperator::kStringLike ||
                              condition.op == IamConditionOperator::kStringNotLike;
-      Condition out{condition.op, condition.key,
-                                         static_cast<std::uint32_t>(values_.size()), 0};
+      Condition out{condition.op, condition.key, static_cast<std::uint32_t>(values_.size()), 0};
       for (const std::string& value : condition.values) {
         const auto first = static_cast<std::uint32_t>(tokens_.size());
         if (!internal::TokenizePattern(value, wildcards, &arena_, &tokens_).empty()) {
@@ -301,28 +380,37 @@ class IamTrieBuilder {
         }
         case GlobTokenKind::kLiteral:
           for (char c : arena.substr(token.offset, token.length)) {
-            node = Child(node, EdgeKey{GlobTokenKind::kLiteral, static_cast<unsigned char>(c),
+            node = Child(node, EdgeKey{EdgeKind::kLiteral, static_cast<unsigned char>(c),
                                        PolicyVariable::kClientId});
           }
           break;
         case GlobTokenKind::kAnyChar:
-          node = Child(node, EdgeKey{GlobTokenKind::kAnyChar, 0, PolicyVariable::kClientId});
+          node = Child(node, EdgeKey{EdgeKind::kAnyChar, 0, PolicyVariable::kClientId});
           break;
         case GlobTokenKind::kVariable:
-          node = Child(node, EdgeKey{GlobTokenKind::kVariable, 0, token.variable});
+          node = Child(node, EdgeKey{EdgeKind::kVariable, 0, token.variable});
           break;
       }
     }
     AddUnique(&nodes_[node].statements, statement);
   }
 
+  std::uint32_t ActionsOf(const std::vector<std::uint32_t>& statements) const {
+    std::uint32_t actions = 0;
+    for (std::uint32_t statement : statements) actions |= statements_[statement].actions;
+    return actions;
+  }
+
   // Unconditional statements first, so a match returns without evaluating conditions.
+  // Returns the first ref, or kNone for an empty list.
   std::uint32_t EmitStatements(std::vector<std::uint32_t> statements) {
+    if (statements.empty()) return kNone;
     std::stable_sort(statements.begin(), statements.end(), [&](std::uint32_t a, std::uint32_t b) {
       return (statements_[a].condition_count == 0) > (statements_[b].condition_count == 0);
     });
     const auto first = static_cast<std::uint32_t>(out_statement_refs_.size());
     out_statement_refs_.insert(out_statement_refs_.end(), statements.begin(), statements.end());
+    out_statement_refs_.back() |= kLastRef;
     return first;
   }
 
@@ -335,23 +423,26 @@ class IamTrieBuilder {
               [](const auto& a, const auto& b) { return a.first < b.first; });
 
     Node node{};
-    node.statement_count = static_cast<std::uint32_t>(build.statements.size());
+    std::uint32_t actions = ActionsOf(build.statements);
     node.first_statement = EmitStatements(build.statements);
-    node.first_tail = static_cast<std::uint32_t>(out_tails_.size());
-    node.tail_count = static_cast<std::uint32_t>(build.tails.size());
-    for (const BuildTail& tail : build.tails) {
+    node.first_tail = build.tails.empty() ? kNone : static_cast<std::uint32_t>(out_tails_.size());
+    for (std::size_t t = 0; t < build.tails.size(); ++t) {
+      const BuildTail& tail = build.tails[t];
       const auto first_token = static_cast<std::uint32_t>(tokens_.size());
       internal::TokenizePattern(tail.canonical, /*wildcards=*/true, &arena_, &tokens_);
+      const std::uint32_t tail_actions = ActionsOf(tail.statements);
+      actions |= tail_actions;
       out_tails_.push_back({first_token, static_cast<std::uint32_t>(tokens_.size() - first_token),
                             EmitStatements(tail.statements),
-                            static_cast<std::uint32_t>(tail.statements.size())});
+                            static_cast<std::uint8_t>(tail_actions),
+                            t + 1 == build.tails.size()});
     }
 
     // Reserve this node's edges contiguously, then fill children depth-first.
     node.first_edge = static_cast<std::uint32_t>(out_edges_.size());
     const std::vector<std::pair<EdgeKey, std::uint32_t>> children = build.children;
     for (const auto& [key, child] : children) {
-      if (key.kind == GlobTokenKind::kLiteral) {
+      if (key.kind == EdgeKind::kLiteral) {
         ++node.literal_edge_count;
       } else {
         ++node.other_edge_count;
@@ -362,66 +453,71 @@ class IamTrieBuilder {
       const auto& [key, first_child] = children[i];
       Edge edge{};
       edge.kind = key.kind;
-      edge.variable = key.variable;
       std::uint32_t child = first_child;
-      if (key.kind == GlobTokenKind::kLiteral) {
-        edge.label_offset = static_cast<std::uint32_t>(arena_.size());
+      if (key.kind == EdgeKind::kLiteral) {
+        edge.label = static_cast<std::uint32_t>(arena_.size());
         arena_ += static_cast<char>(key.byte);
         edge.first_byte = static_cast<char>(key.byte);
         // Follow single-child literal chains that carry nothing of their own.
         for (;;) {
           const BuildNode& next = nodes_[child];
           if (next.children.size() != 1 || !next.tails.empty() || !next.statements.empty() ||
-              next.children[0].first.kind != GlobTokenKind::kLiteral) {
+              next.children[0].first.kind != EdgeKind::kLiteral ||
+              arena_.size() - edge.label >= kMaxLabelBytes) {
             break;
           }
           arena_ += static_cast<char>(next.children[0].first.byte);
           child = next.children[0].second;
         }
-        edge.label_length = static_cast<std::uint32_t>(arena_.size() - edge.label_offset);
+        edge.label_length = static_cast<std::uint16_t>(arena_.size() - edge.label);
+      } else if (key.kind == EdgeKind::kVariable) {
+        edge.label = static_cast<std::uint32_t>(key.variable);
       }
       edge.child = Emit(child);
+      actions |= out_nodes_[edge.child].actions;
       out_edges_[node.first_edge + i] = edge;
     }
+    node.actions = static_cast<std::uint8_t>(actions);
     out_nodes_[out_index] = node;
     return out_index;
   }
 
-  void Layout(Header* header, CompiledIamPolicies* out) {
+  void Layout(Header* header, CompiledIamDocument* out) {
     using internal::BlockLayout;
     BlockLayout layout;
     layout.Reserve<Header>(1);
     const auto reserve = [&layout](auto tag, std::size_t count) {
       return static_cast<std::uint32_t>(layout.Reserve<decltype(tag)>(count));
     };
+    // In the order a typical walk reads them.
     header->nodes = reserve(Node{}, out_nodes_.size());
     header->edges = reserve(Edge{}, out_edges_.size());
     header->tails = reserve(Tail{}, out_tails_.size());
+    header->tokens = reserve(GlobToken{}, tokens_.size());
     header->statement_refs = reserve(std::uint32_t{}, out_statement_refs_.size());
     header->statements = reserve(Statement{}, statements_.size());
     header->conditions = reserve(Condition{}, conditions_.size());
     header->condition_values = reserve(ConditionValue{}, values_.size());
-    header->tokens = reserve(GlobToken{}, tokens_.size());
     header->arena = reserve(char{}, arena_.size());
     header->arena_bytes = static_cast<std::uint32_t>(arena_.size());
     header->total_bytes = static_cast<std::uint32_t>(layout.size());
 
-    out->block_ = layout.Allocate();
-    std::byte* block = out->block_.get();
+    std::byte* block = AllocateBlock(layout.size());
+    out->block_ = block;
     std::memcpy(block, header, sizeof(Header));
     BlockLayout::Place(block, header->nodes, out_nodes_);
     BlockLayout::Place(block, header->edges, out_edges_);
     BlockLayout::Place(block, header->tails, out_tails_);
+    BlockLayout::Place(block, header->tokens, tokens_);
     BlockLayout::Place(block, header->statement_refs, out_statement_refs_);
     BlockLayout::Place(block, header->statements, statements_);
     BlockLayout::Place(block, header->conditions, conditions_);
     BlockLayout::Place(block, header->condition_values, values_);
-    BlockLayout::Place(block, header->tokens, tokens_);
     BlockLayout::PlaceBytes(block, header->arena, arena_);
   }
 
-  std::uint32_t roots_[kIotActionCount][2] = {
-      {kNone, kNone}, {kNone, kNone}, {kNone, kNone}, {kNone, kNone}, {kNone, kNone}};
+  std::uint32_t roots_[2] = {kNone, kNone};
+  std::uint32_t trie_mask_ = 0;
   std::vector<BuildNode> nodes_;
 
   // Output sections.
@@ -436,7 +532,15 @@ class IamTrieBuilder {
   std::string arena_;
 };
 
-CompiledIamPolicies CompiledIamPolicies::Compile(
+// ---- CompiledIamDocument -----------------------------------------------------------------
+
+CompiledIamDocument CompiledIamDocument::Compile(const IamPolicyDocument& document) {
+  IamTrieBuilder builder;
+  builder.Add(document);
+  return builder.Finish();
+}
+
+CompiledIamDocument CompiledIamDocument::Compile(
     std::span<const IamPolicyDocument* const> documents) {
   IamTrieBuilder builder;
   for (const IamPolicyDocument* document : documents) {
@@ -445,48 +549,240 @@ CompiledIamPolicies CompiledIamPolicies::Compile(
   return builder.Finish();
 }
 
-CompiledIamPolicies CompiledIamPolicies::Compile(std::span<const IamPolicyDocument> documents) {
-  IamTrieBuilder builder;
-  for (const IamPolicyDocument& document : documents) builder.Add(document);
-  return builder.Finish();
+std::shared_ptr<const CompiledIamDocument> CompiledIamDocument::CompileShared(
+    const IamPolicyDocument& document) {
+  return std::make_shared<const CompiledIamDocument>(Compile(document));
 }
 
-std::size_t CompiledIamPolicies::MemoryBytes() const noexcept {
-  return block_ ? reinterpret_cast<const Header*>(block_.get())->total_bytes : 0;
+CompiledIamDocument::CompiledIamDocument(CompiledIamDocument&& other) noexcept
+    : block_(std::exchange(other.block_, nullptr)) {}
+
+CompiledIamDocument& CompiledIamDocument::operator=(CompiledIamDocument&& other) noexcept {
+  if (this != &other) {
+    ReleaseBlock(block_);
+    block_ = std::exchange(other.block_, nullptr);
+  }
+  return *this;
+}
+
+CompiledIamDocument::~CompiledIamDocument() { ReleaseBlock(block_); }
+
+std::size_t CompiledIamDocument::MemoryBytes() const noexcept {
+  return block_ == nullptr ? 0 : kLineBytes + HeaderOf(block_)->total_bytes;
+}
+
+Decision CompiledIamDocument::Decide(const IamRequest& request) const noexcept {
+  if (block_ == nullptr || !Decidable(request)) return Decision::kDefaultDeny;
+  const auto action = static_cast<std::size_t>(request.action);
+  const std::uint32_t trie_mask = HeaderOf(block_)->trie_mask;
+  if ((trie_mask & TrieBit(action, kDeny)) != 0 && TrieMatches(block_, action, kDeny, request)) {
+    return Decision::kExplicitDeny;
+  }
+  if ((trie_mask & TrieBit(action, kAllow)) != 0 &&
+      TrieMatches(block_, action, kAllow, request)) {
+    return Decision::kAllow;
+  }
+  return Decision::kDefaultDeny;
+}
+
+// ---- CompiledIamPolicies -----------------------------------------------------------------
+
+namespace {
+
+// Lines prefetched per document: a typical document is ~10 lines; a larger one is read on
+// demand beyond this (bounded so that one decision never floods the miss buffers).
+constexpr std::uintptr_t kMaxPrefetchLines = 16;
+constexpr std::uintptr_t kTagMask = kLineBytes - 1;
+static_assert(kMaxPrefetchLines <= kTagMask + 1);
+
+const std::byte* Untag(std::uintptr_t tagged) noexcept {
+  return reinterpret_cast<const std::byte*>(tagged & ~kTagMask);
+}
+
+std::uintptr_t Tag(const std::byte* block) noexcept {
+  const std::uintptr_t lines =
+      std::min<std::uintptr_t>((HeaderOf(block)->total_bytes + kLineBytes - 1) / kLineBytes,
+                               kMaxPrefetchLines);
+  return reinterpret_cast<std::uintptr_t>(block) | (lines - 1);
+}
+
+void PrefetchBlock(std::uintptr_t tagged) noexcept {
+  const std::byte* block = Untag(tagged);
+  const std::uintptr_t lines = (tagged & kTagMask) + 1;
+  for (std::uintptr_t l = 0; l < lines; ++l) __builtin_prefetch(block + l * kLineBytes);
+}
+
+}  // namespace
+
+template <typename Visit>
+bool CompiledIamPolicies::AnyDocument(Visit&& visit) const noexcept {
+  for (const TaggedBlock tagged : inline_) {
+    if (tagged == 0) return false;
+    if (visit(tagged)) return true;
+  }
+  if (spilled_) {
+    for (std::uintptr_t i = 1; i <= spilled_[0]; ++i) {
+      if (visit(spilled_[i])) return true;
+    }
+  }
+  return false;
+}
+
+void CompiledIamPolicies::ReleaseAll() noexcept {
+  AnyDocument([](TaggedBlock tagged) {
+    ReleaseBlock(Untag(tagged));
+    return false;
+  });
+  for (TaggedBlock& tagged : inline_) tagged = 0;
+  spilled_.reset();
+}
+
+CompiledIamPolicies::CompiledIamPolicies(CompiledIamPolicies&& other) noexcept
+    : spilled_(std::move(other.spilled_)) {
+  for (std::size_t i = 0; i < kInlineDocuments; ++i) {
+    inline_[i] = std::exchange(other.inline_[i], 0);
+  }
+}
+
+CompiledIamPolicies& CompiledIamPolicies::operator=(CompiledIamPolicies&& other) noexcept {
+  if (this != &other) {
+    ReleaseAll();
+    for (std::size_t i = 0; i < kInlineDocuments; ++i) {
+      inline_[i] = std::exchange(other.inline_[i], 0);
+    }
+    spilled_ = std::move(other.spilled_);
+  }
+  return *this;
+}
+
+CompiledIamPolicies::~CompiledIamPolicies() { ReleaseAll(); }
+
+CompiledIamPolicies CompiledIamPolicies::FromShared(
+    std::vector<std::shared_ptr<const CompiledIamDocument>> documents) {
+  std::vector<const std::byte*> blocks;
+  blocks.reserve(documents.size());
+  for (const std::shared_ptr<const CompiledIamDocument>& document : documents) {
+    if (!document || document->block_ == nullptr) continue;
+    const std::byte* block = document->block_;
+    if (HeaderOf(block)->trie_mask == 0) continue;  // decides nothing
+    if (std::find(blocks.begin(), blocks.end(), block) != blocks.end()) continue;
+    blocks.push_back(block);
+  }
+  CompiledIamPolicies out;
+  if (blocks.size() > kInlineDocuments) {
+    // Allocated first: nothing below can fail once references are taken.
+    out.spilled_ = std::make_unique<TaggedBlock[]>(blocks.size() - kInlineDocuments + 1);
+    out.spilled_[0] = blocks.size() - kInlineDocuments;
+  }
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    RetainBlock(blocks[i]);
+    if (i < kInlineDocuments) {
+      out.inline_[i] = Tag(blocks[i]);
+    } else {
+      out.spilled_[i - kInlineDocuments + 1] = Tag(blocks[i]);
+    }
+  }
+  return out;
+}
+
+CompiledIamPolicies CompiledIamPolicies::Compile(
+    std::span<const IamPolicyDocument* const> documents) {
+  return FromShared({std::make_shared<const CompiledIamDocument>(
+      CompiledIamDocument::Compile(documents))});
+}
+
+CompiledIamPolicies CompiledIamPolicies::Compile(std::span<const IamPolicyDocument> documents) {
+  std::vector<const IamPolicyDocument*> pointers;
+  pointers.reserve(documents.size());
+  for (const IamPolicyDocument& document : documents) pointers.push_back(&document);
+  return Compile(std::span<const IamPolicyDocument* const>(pointers));
 }
 
 Decision CompiledIamPolicies::Decide(const IamRequest& request) const noexcept {
+  if (inline_[0] == 0 || !Decidable(request)) return Decision::kDefaultDeny;
   const auto action = static_cast<std::size_t>(request.action);
-  if (!block_ || action >= kIotActionCount ||
-      request.resource.size() > kMaxResourceBytes) {
-    return Decision::kDefaultDeny;
+  // Start fetching every document before walking any: their misses then overlap instead of
+  // adding up one dependent access after another.
+  AnyDocument([](TaggedBlock tagged) {
+    PrefetchBlock(tagged);
+    return false;
+  });
+  // Every Deny trie first: an explicit Deny anywhere beats an Allow anywhere.
+  const auto matches = [&request, action](TaggedBlock tagged, std::size_t effect) {
+    const std::byte* block = Untag(tagged);
+    return (HeaderOf(block)->trie_mask & TrieBit(action, effect)) != 0 &&
+           TrieMatches(block, action, effect, request);
+  };
+  if (AnyDocument([&](TaggedBlock tagged) { return matches(tagged, kDeny); })) {
+    return Decision::kExplicitDeny;
   }
-  const Walk walk(block_.get(), request);
-  const std::uint32_t deny_root = walk.header->roots[action][0];
-  if (deny_root != kNoNode && walk.MatchNode(deny_root, 0)) return Decision::kExplicitDeny;
-  const std::uint32_t allow_root = walk.header->roots[action][1];
-  if (allow_root != kNoNode && walk.MatchNode(allow_root, 0)) return Decision::kAllow;
+  if (AnyDocument([&](TaggedBlock tagged) { return matches(tagged, kAllow); })) {
+    return Decision::kAllow;
+  }
   return Decision::kDefaultDeny;
 }
+
+std::size_t CompiledIamPolicies::document_count() const noexcept {
+  std::size_t count = 0;
+  AnyDocument([&count](TaggedBlock) {
+    ++count;
+    return false;
+  });
+  return count;
+}
+
+std::size_t CompiledIamPolicies::MemoryBytes() const noexcept {
+  std::size_t bytes = 0;
+  AnyDocument([&bytes](TaggedBlock tagged) {
+    bytes += kLineBytes + HeaderOf(Untag(tagged))->total_bytes;
+    return false;
+  });
+  return bytes;
+}
+
+std::size_t CompiledIamPolicies::OwnMemoryBytes() const noexcept {
+  return sizeof(*this) + (spilled_ ? (spilled_[0] + 1) * sizeof(TaggedBlock) : 0);
+}
+
+bool CompiledIamPolicies::References(const CompiledIamDocument& document) const noexcept {
+  return document.block_ != nullptr && AnyDocument([&document](TaggedBlock tagged) {
+           return Untag(tagged) == document.block_;
+         });
+}
+
+bool CompiledIamPolicies::SharesDocumentsWith(const CompiledIamPolicies& other) const noexcept {
+  for (std::size_t i = 0; i < kInlineDocuments; ++i) {
+    if (inline_[i] != other.inline_[i]) return false;
+  }
+  if (!spilled_ || !other.spilled_) return !spilled_ && !other.spilled_;
+  return std::equal(spilled_.get(), spilled_.get() + spilled_[0] + 1, other.spilled_.get(),
+                    other.spilled_.get() + other.spilled_[0] + 1);
+}
+
+// ---- The walk ----------------------------------------------------------------------------
 
 namespace {
 
 // Recursion depth is bounded by the resource length (every edge consumes at least one byte;
-// an unavailable variable matches nothing) and by kMaxResourceBytes.
+// an unavailable variable matches nothing) and by kMaxIamResourceBytes.
 bool Walk::MatchNode(std::uint32_t node_index, std::size_t position) const noexcept {
   for (;;) {
     const Node& node = nodes[node_index];
-    if (position == resource.size() && node.statement_count != 0 &&
-        AnyStatementHolds(node.first_statement, node.statement_count)) {
+    if ((node.actions & action_bit) == 0) return false;  // nothing below names the action
+    if (position == resource.size() && node.first_statement != kNone &&
+        AnyStatementHolds(node.first_statement)) {
       return true;
     }
-    for (std::uint32_t t = 0; t < node.tail_count; ++t) {
-      const Tail& tail = tails[node.first_tail + t];
-      if (internal::GlobMatch(std::span<const GlobToken>(tokens + tail.first_token,
-                                                         tail.token_count),
-                              arena, resource.substr(position), variables) &&
-          AnyStatementHolds(tail.first_statement, tail.statement_count)) {
-        return true;
+    if (node.first_tail != kNone) {
+      for (const Tail* tail = tails + node.first_tail;; ++tail) {
+        if ((tail->actions & action_bit) != 0 &&
+            internal::GlobMatch(
+                std::span<const GlobToken>(tokens + tail->first_token, tail->token_count), arena,
+                resource.substr(position), variables) &&
+            AnyStatementHolds(tail->first_statement)) {
+          return true;
+        }
+        if (tail->last) break;
       }
     }
     if (position == resource.size()) return false;  // every edge needs at least one byte
@@ -494,52 +790,55 @@ bool Walk::MatchNode(std::uint32_t node_index, std::size_t position) const noexc
     // `?` and variable edges branch; try them before following the single literal edge.
     const Edge* node_edges = edges + node.first_edge;
     for (std::uint32_t e = node.literal_edge_count;
-         e < node.literal_edge_count + node.other_edge_count; ++e) {
+         e < node.literal_edge_count + std::uint32_t{node.other_edge_count}; ++e) {
       const Edge& edge = node_edges[e];
-      if (edge.kind == GlobTokenKind::kAnyChar) {
+      if (edge.kind == EdgeKind::kAnyChar) {
         if (MatchNode(edge.child, position + 1)) return true;
       } else {
-        const std::string_view value = variables.Get(edge.variable);
-        if (!value.empty() && resource.substr(position).starts_with(value) &&
+        const std::string_view value = variables.Get(static_cast<PolicyVariable>(edge.label));
+        if (!value.empty() && internal::StartsWith(resource.substr(position), value) &&
             MatchNode(edge.child, position + value.size())) {
           return true;
         }
       }
     }
-    // At most one literal edge can start with the next byte (radix trie).
-    const auto next = static_cast<unsigned char>(resource[position]);
-    std::uint32_t lo = 0;
-    std::uint32_t hi = node.literal_edge_count;
-    while (lo < hi) {
-      const std::uint32_t mid = (lo + hi) / 2;
-      if (static_cast<unsigned char>(node_edges[mid].first_byte) < next) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
+    // At most one literal edge can start with the next byte (radix trie). Branch-free
+    // binary search: the loop count depends only on the edge count, so it predicts well.
+    std::uint32_t count = node.literal_edge_count;
+    if (count == 0) return false;
+    const char next = resource[position];
+    const Edge* candidate = node_edges;
+    while (count > 1) {
+      const std::uint32_t half = count / 2;
+      candidate = static_cast<unsigned char>(candidate[half].first_byte) <=
+                          static_cast<unsigned char>(next)
+                      ? candidate + half
+                      : candidate;
+      count -= half;
     }
-    if (lo == node.literal_edge_count ||
-        static_cast<unsigned char>(node_edges[lo].first_byte) != next) {
-      return false;
-    }
-    const Edge& edge = node_edges[lo];
-    const std::string_view label = arena.substr(edge.label_offset, edge.label_length);
-    if (resource.compare(position, label.size(), label) != 0) return false;
+    if (candidate->first_byte != next) return false;
+    const Edge& edge = *candidate;
+    const std::string_view label(arena.data() + edge.label, edge.label_length);
+    if (!internal::StartsWith(resource.substr(position), label)) return false;
     position += label.size();
     node_index = edge.child;  // tail position: loop instead of recursing
   }
 }
 
-bool Walk::AnyStatementHolds(std::uint32_t first, std::uint32_t count) const noexcept {
-  for (std::uint32_t i = 0; i < count; ++i) {
-    const Statement& statement = statements[statement_refs[first + i]];
-    bool holds = true;
-    for (std::uint32_t c = 0; c < statement.condition_count && holds; ++c) {
-      holds = ConditionHolds(conditions[statement.first_condition + c]);
+// Whether a statement of the list starting at `first_ref` names the action and all of its
+// conditions hold.
+bool Walk::AnyStatementHolds(std::uint32_t first_ref) const noexcept {
+  for (const std::uint32_t* ref = statement_refs + first_ref;; ++ref) {
+    const Statement& statement = statements[*ref & ~kLastRef];
+    if ((statement.actions & action_bit) != 0) {
+      bool holds = true;
+      for (std::uint32_t c = 0; c < statement.condition_count && holds; ++c) {
+        holds = ConditionHolds(conditions[statement.first_condition + c]);
+      }
+      if (holds) return true;
     }
-    if (holds) return true;
+    if ((*ref & kLastRef) != 0) return false;
   }
-  return false;
 }
 
 bool Walk::ConditionHolds(const Condition& condition) const noexcept {

@@ -47,4 +47,12 @@ inline bool BytesEqual(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// Whether `text` begins with `prefix`; prefixes of up to 8 bytes cost two word loads.
+inline bool StartsWith(std::string_view text, std::string_view prefix) noexcept {
+  const std::size_t n = prefix.size();
+  if (n > text.size()) return false;
+  if (n <= 8) return LoadPrefix(text.substr(0, n)) == LoadPrefix(prefix);
+  return BytesEqual(text.substr(0, n), prefix);
+}
+
 }  // namespace sb::policy::internal

@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "policy/internal/bytes.h"
+
 namespace sb::policy::internal {
 namespace {
 
@@ -15,14 +17,14 @@ inline std::ptrdiff_t MatchFixedToken(const GlobToken& token, std::string_view a
   switch (token.kind) {
     case GlobTokenKind::kLiteral: {
       const std::string_view literal = arena.substr(token.offset, token.length);
-      return rest.starts_with(literal) ? static_cast<std::ptrdiff_t>(literal.size()) : -1;
+      return StartsWith(rest, literal) ? static_cast<std::ptrdiff_t>(literal.size()) : -1;
     }
     case GlobTokenKind::kAnyChar:
       return rest.empty() ? -1 : 1;
     case GlobTokenKind::kVariable: {
       const std::string_view value = variables.Get(token.variable);
       if (value.empty()) return -1;  // unavailable variable: matches nothing
-      return rest.starts_with(value) ? static_cast<std::ptrdiff_t>(value.size()) : -1;
+      return StartsWith(rest, value) ? static_cast<std::ptrdiff_t>(value.size()) : -1;
     }
     case GlobTokenKind::kAnyRun:
       break;

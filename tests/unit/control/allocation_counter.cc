@@ -17,9 +17,19 @@ namespace sb::control::testing {
 size_t AllocationCount() { return allocation_count; }
 }  // namespace sb::control::testing
 
-// The plain and array forms are enough: the nothrow and sized forms forward to them.
+// The sized deletes and (in libstdc++) the nothrow news forward to these. The nothrow news
+// are replaced too, so that sanitizer runtimes, which intercept them, never pair their
+// allocation with our free().
 void* operator new(size_t size) { return CountedAllocate(size); }
 void* operator new[](size_t size) { return CountedAllocate(size); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  ++allocation_count;
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+  ++allocation_count;
+  return std::malloc(size == 0 ? 1 : size);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }

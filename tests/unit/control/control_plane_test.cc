@@ -386,6 +386,47 @@ TEST_F(ControlPlaneTest, CompiledIamFollowsAttachedPoliciesAndTheirUpdates) {
   EXPECT_TRUE(Allowed(*alice, policy::IotAction::kPublish, "topic/b"));
 }
 
+TEST_F(ControlPlaneTest, EachIotPolicyIsCompiledOnceAndSharedByItsPrincipals) {
+  ASSERT_EQ(Call("PUT", "/admin/iot-policies/p1", std::string(kPublishA))->status, 201);
+  ASSERT_EQ(Call("PUT", "/admin/iot-policies/p2", std::string(kPublishB))->status, 201);
+  CreatePrincipal("alice", R"(,"iotPolicies":["p1"])");
+  CreatePrincipal("erin", R"(,"iotPolicies":["p1"])");
+  CreatePrincipal("carol", R"(,"iotPolicies":["p1","p2"])");
+  CreatePrincipal("dave", R"(,"iotPolicies":["p2"])");
+  const auto principal = [this](std::string_view name) {
+    return snapshot().tables().principals->at(std::string(name));
+  };
+  const std::shared_ptr<const Principal> alice_before = principal("alice");
+  const std::shared_ptr<const Principal> dave_before = principal("dave");
+  EXPECT_EQ(alice_before->iam.document_count(), 1u);
+  EXPECT_EQ(principal("carol")->iam.document_count(), 2u);
+  EXPECT_TRUE(alice_before->iam.SharesDocumentsWith(principal("erin")->iam));
+
+  // A change compiles p1 once more; every principal attaching it moves to that compilation.
+  ASSERT_EQ(Call("PUT", "/admin/iot-policies/p1",
+                 R"({"Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"topic/c"}]})")
+                ->status,
+            204);
+  const std::shared_ptr<const Principal> alice = principal("alice");
+  EXPECT_NE(alice, alice_before);
+  EXPECT_FALSE(alice->iam.SharesDocumentsWith(alice_before->iam));
+  EXPECT_TRUE(alice->iam.SharesDocumentsWith(principal("erin")->iam));
+  EXPECT_TRUE(Allowed(*alice, policy::IotAction::kPublish, "topic/c"));
+  EXPECT_FALSE(Allowed(*alice, policy::IotAction::kPublish, "topic/a"));
+  EXPECT_TRUE(Allowed(*alice_before, policy::IotAction::kPublish, "topic/a"));  // old snapshot
+  // carol pools the new p1 and the unchanged p2, exactly as a principal created now does.
+  CreatePrincipal("gina", R"(,"iotPolicies":["p1","p2"])");
+  EXPECT_TRUE(principal("carol")->iam.SharesDocumentsWith(principal("gina")->iam));
+  EXPECT_EQ(principal("dave"), dave_before);  // does not attach p1: not rebuilt
+
+  // A restart compiles each stored policy once, too.
+  Reopen(/*anonymous=*/false, std::string(kAdminPassword));
+  EXPECT_TRUE(principal("alice")->iam.SharesDocumentsWith(principal("erin")->iam));
+  EXPECT_TRUE(principal("carol")->iam.SharesDocumentsWith(principal("gina")->iam));
+  EXPECT_TRUE(Allowed(*principal("carol"), policy::IotAction::kPublish, "topic/b"));
+  EXPECT_TRUE(Allowed(*principal("carol"), policy::IotAction::kPublish, "topic/c"));
+}
+
 // ---- Ditto policies -------------------------------------------------------------------
 
 TEST_F(ControlPlaneTest, DittoPolicyCreateReadUpdateDelete) {

@@ -49,11 +49,10 @@ TEST(BuildPrincipalTest, SubjectsStartWithBasicAndDropDuplicates) {
   EXPECT_FALSE(principal->admin);
 }
 
-TEST(BuildPrincipalTest, CompilesEveryAttachedDocumentIntoOne) {
-  const policy::IamPolicyDocument publish = ParseIam(kPublishA);
-  const policy::IamPolicyDocument connect = ParseIam(kConnectAny);
-  const policy::IamPolicyDocument* documents[] = {&publish, &connect};
-  auto principal = BuildPrincipal("dev", "", {}, {"publish", "connect"}, documents, false);
+TEST(BuildPrincipalTest, PoolsEveryAttachedDocument) {
+  const auto publish = policy::CompiledIamDocument::CompileShared(ParseIam(kPublishA));
+  const auto connect = policy::CompiledIamDocument::CompileShared(ParseIam(kConnectAny));
+  auto principal = BuildPrincipal("dev", "", {}, {"publish", "connect"}, {publish, connect}, false);
   EXPECT_TRUE(Allowed(*principal, IotAction::kPublish, "topic/a"));
   EXPECT_FALSE(Allowed(*principal, IotAction::kPublish, "topic/b"));
   EXPECT_TRUE(Allowed(*principal, IotAction::kConnect, "client/dev"));
@@ -64,12 +63,37 @@ TEST(BuildPrincipalTest, CompilesEveryAttachedDocumentIntoOne) {
   EXPECT_FALSE(Allowed(*nothing, IotAction::kConnect, "client/dev"));
 }
 
+TEST(BuildPrincipalTest, SharesTheCompiledDocumentsInsteadOfCopyingThem) {
+  auto publish = policy::CompiledIamDocument::CompileShared(ParseIam(kPublishA));
+  const policy::CompiledIamDocument* compiled = publish.get();
+  auto first = BuildPrincipal("one", "", {}, {"publish"}, {publish}, false);
+  auto second = BuildPrincipal("two", "", {}, {"publish"}, {publish}, false);
+  EXPECT_TRUE(first->iam.References(*compiled));
+  EXPECT_TRUE(second->iam.SharesDocumentsWith(first->iam));
+  EXPECT_EQ(first->iam.MemoryBytes(), compiled->MemoryBytes());
+  // The principals keep the compiled block alive on their own (the control plane drops its
+  // compilation when the policy changes, while old snapshots still decide with it).
+  publish.reset();
+  EXPECT_TRUE(Allowed(*first, IotAction::kPublish, "topic/a"));
+  first.reset();
+  EXPECT_TRUE(Allowed(*second, IotAction::kPublish, "topic/a"));
+  EXPECT_FALSE(Allowed(*second, IotAction::kPublish, "topic/b"));
+}
+
 TEST(BuildPrincipalTest, AdminIsAllowedEverything) {
   auto admin = BuildPrincipal("admin", "", {}, {}, {}, true);
   EXPECT_TRUE(admin->admin);
   EXPECT_TRUE(Allowed(*admin, IotAction::kConnect, "client/any"));
   EXPECT_TRUE(Allowed(*admin, IotAction::kSendDirectMessage, "client/any"));
   EXPECT_TRUE(Allowed(*admin, IotAction::kSubscribe, "topicfilter/#"));
+  // Whatever is attached: the allow-all document replaces it.
+  const auto deny_all = policy::CompiledIamDocument::CompileShared(
+      ParseIam(R"({"Statement":[{"Effect":"Deny","Action":"iot:*","Resource":"*"}]})"));
+  auto attached = BuildPrincipal("admin", "", {}, {"deny"}, {deny_all}, true);
+  EXPECT_TRUE(Allowed(*attached, IotAction::kPublish, "topic/a"));
+  EXPECT_FALSE(attached->iam.References(*deny_all));
+  EXPECT_TRUE(attached->iam.References(*AllowAllIamDocument()));
+  EXPECT_TRUE(BuildAnonymousPrincipal()->iam.References(*AllowAllIamDocument()));
 }
 
 TEST(AnonymousPrincipalTest, AllowAllIamAndOnlyTheAnonymousSubject) {

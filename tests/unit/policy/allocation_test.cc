@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -87,6 +88,36 @@ TEST(Allocation, IamDecisionsAllocateNothing) {
   CountingScope scope;
   for (int i = 0; i < 100; ++i) {
     for (const IamRequest& request : requests) allowed += compiled.IsAllowed(request) ? 1 : 0;
+  }
+  EXPECT_EQ(scope.count(), 0u);
+  EXPECT_EQ(allowed, 100 * 4);
+}
+
+TEST(Allocation, IamDecisionsOverSharedDocumentsAllocateNothing) {
+  std::vector<std::shared_ptr<const CompiledIamDocument>> documents;
+  for (std::string_view json : {
+           R"({"Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"client/${iot:ClientId}"}]})",
+           R"({"Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"topic/dev/*"}]})",
+           R"({"Statement":[{"Effect":"Deny","Action":"iot:*","Resource":"topic/dev/secret"}]})",
+           R"({"Statement":[{"Effect":"Allow","Action":"iot:SendDirectMessage","Resource":"client/*",
+              "Condition":{"StringLike":{"iot:Topic":"cmd/*"}}}]})"}) {  // 4: one spills
+    Result<IamPolicyDocument> parsed = ParseIamPolicy(json);
+    ASSERT_TRUE(parsed.ok());
+    documents.push_back(CompiledIamDocument::CompileShared(parsed.value()));
+  }
+  const CompiledIamPolicies compiled = CompiledIamPolicies::FromShared(documents);
+  const IamRequest requests[] = {
+      {IotAction::kConnect, "client/dev1", "dev1", "", std::nullopt},
+      {IotAction::kPublish, "topic/dev/x", "dev1", "", std::nullopt},
+      {IotAction::kPublish, "topic/dev/secret", "dev1", "", std::nullopt},
+      {IotAction::kSendDirectMessage, "client/dev2", "dev1", "", "cmd/update"},
+      {IotAction::kSubscribe, "topicfilter/dev/#", "dev1", "", std::nullopt},
+  };
+  int allowed = 0;
+  CountingScope scope;
+  for (int i = 0; i < 100; ++i) {
+    for (const IamRequest& request : requests) allowed += compiled.IsAllowed(request) ? 1 : 0;
+    allowed += documents[1]->Decide(requests[1]) == Decision::kAllow ? 1 : 0;
   }
   EXPECT_EQ(scope.count(), 0u);
   EXPECT_EQ(allowed, 100 * 4);

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "policy/iam_policy.h"
@@ -195,6 +198,142 @@ TEST(CompiledIamPolicies, DocumentsMayBeDroppedAfterCompilation) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Shared documents: each compiled once, pooled per principal.
+
+std::shared_ptr<const CompiledIamDocument> Shared(std::string_view json) {
+  return CompiledIamDocument::CompileShared(Parse(json));
+}
+
+TEST(CompiledIamDocument, DecidesOneDocument) {
+  const auto document = Shared(R"({"Statement":[
+    {"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":"topic/dev/${iot:ClientId}/*"},
+    {"Effect":"Deny","Action":"iot:Publish","Resource":"topic/dev/*/secret"}]})");
+  EXPECT_EQ(document->Decide(Request(IotAction::kPublish, "topic/dev/c/x")), Decision::kAllow);
+  EXPECT_EQ(document->Decide(Request(IotAction::kReceive, "topic/dev/c/secret")),
+            Decision::kAllow);
+  EXPECT_EQ(document->Decide(Request(IotAction::kPublish, "topic/dev/c/secret")),
+            Decision::kExplicitDeny);
+  EXPECT_EQ(document->Decide(Request(IotAction::kSubscribe, "topic/dev/c/x")),
+            Decision::kDefaultDeny);
+  EXPECT_EQ(document->Decide(Request(IotAction::kPublish, "topic/dev/d/x")),
+            Decision::kDefaultDeny);
+  EXPECT_GT(document->MemoryBytes(), 0u);
+  EXPECT_EQ(CompiledIamDocument().Decide(Request(IotAction::kPublish, "topic/a")),
+            Decision::kDefaultDeny);
+}
+
+TEST(CompiledIamPolicies, DenyInOneSharedDocumentBeatsAllowInAnother) {
+  const auto allow = Shared(R"({"Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]})");
+  const auto deny =
+      Shared(R"({"Statement":[{"Effect":"Deny","Action":"iot:Publish","Resource":"topic/x"}]})");
+  for (const auto& order : {std::vector{allow, deny}, std::vector{deny, allow}}) {
+    const CompiledIamPolicies set = CompiledIamPolicies::FromShared(order);
+    EXPECT_EQ(set.Decide(Request(IotAction::kPublish, "topic/x")), Decision::kExplicitDeny);
+    EXPECT_EQ(set.Decide(Request(IotAction::kReceive, "topic/x")), Decision::kAllow);
+    EXPECT_EQ(set.Decide(Request(IotAction::kPublish, "topic/y")), Decision::kAllow);
+  }
+}
+
+TEST(CompiledIamPolicies, FromSharedSkipsNullEmptyAndRepeatedDocuments) {
+  const auto publish =
+      Shared(R"({"Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"topic/a"}]})");
+  const auto empty = Shared(R"({"Statement":[]})");
+  const auto unrouted = Shared(
+      R"({"Statement":[{"Effect":"Deny","Action":"iot:UpdateThingShadow","Resource":"*"}]})");
+  const CompiledIamPolicies set =
+      CompiledIamPolicies::FromShared({nullptr, publish, empty, publish, unrouted, nullptr});
+  EXPECT_EQ(set.document_count(), 1u);
+  EXPECT_TRUE(set.References(*publish));
+  EXPECT_FALSE(set.References(*empty));
+  EXPECT_EQ(set.Decide(Request(IotAction::kPublish, "topic/a")), Decision::kAllow);
+  EXPECT_EQ(set.MemoryBytes(), publish->MemoryBytes());
+  EXPECT_EQ(set.OwnMemoryBytes(), sizeof(CompiledIamPolicies));
+  EXPECT_EQ(sizeof(CompiledIamPolicies), 32u);
+
+  const CompiledIamPolicies nothing = CompiledIamPolicies::FromShared({nullptr, empty});
+  EXPECT_EQ(nothing.document_count(), 0u);
+  EXPECT_EQ(nothing.Decide(Request(IotAction::kPublish, "topic/a")), Decision::kDefaultDeny);
+}
+
+TEST(CompiledIamPolicies, MoreDocumentsThanFitInline) {
+  std::vector<std::shared_ptr<const CompiledIamDocument>> documents;
+  for (int i = 0; i < 7; ++i) {
+    documents.push_back(Shared(R"({"Statement":[{"Effect":"Allow","Action":"iot:Publish",)"
+                               R"("Resource":"topic/)" + std::to_string(i) + R"("}]})"));
+  }
+  documents.push_back(Shared(
+      R"({"Statement":[{"Effect":"Deny","Action":"iot:Publish","Resource":"topic/2"}]})"));
+  const CompiledIamPolicies set = CompiledIamPolicies::FromShared(documents);
+  EXPECT_EQ(set.document_count(), 8u);
+  EXPECT_GT(set.OwnMemoryBytes(), sizeof(CompiledIamPolicies));
+  for (int i = 0; i < 7; ++i) {
+    const std::string topic = "topic/" + std::to_string(i);
+    EXPECT_EQ(set.Decide(Request(IotAction::kPublish, topic)),
+              i == 2 ? Decision::kExplicitDeny : Decision::kAllow)
+        << topic;
+    EXPECT_TRUE(set.References(*documents[i]));
+  }
+  EXPECT_EQ(set.Decide(Request(IotAction::kPublish, "topic/7")), Decision::kDefaultDeny);
+
+  const CompiledIamPolicies same = CompiledIamPolicies::FromShared(documents);
+  EXPECT_TRUE(same.SharesDocumentsWith(set));
+  documents.pop_back();
+  const CompiledIamPolicies fewer = CompiledIamPolicies::FromShared(documents);
+  EXPECT_FALSE(fewer.SharesDocumentsWith(set));
+  EXPECT_EQ(fewer.Decide(Request(IotAction::kPublish, "topic/2")), Decision::kAllow);
+}
+
+TEST(CompiledIamPolicies, SetsKeepTheirBlocksAliveAndMovesHandThemOver) {
+  auto document =
+      Shared(R"({"Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"client/c"}]})");
+  CompiledIamPolicies set = CompiledIamPolicies::FromShared({document});
+  CompiledIamPolicies other = CompiledIamPolicies::FromShared({document});
+  document.reset();  // the control plane replaced the policy; snapshots still decide with it
+  EXPECT_EQ(set.Decide(Request(IotAction::kConnect, "client/c")), Decision::kAllow);
+  CompiledIamPolicies moved = std::move(set);
+  EXPECT_EQ(set.Decide(Request(IotAction::kConnect, "client/c")),  // NOLINT(use-after-move)
+            Decision::kDefaultDeny);
+  EXPECT_EQ(set.document_count(), 0u);  // NOLINT(use-after-move)
+  EXPECT_EQ(moved.Decide(Request(IotAction::kConnect, "client/c")), Decision::kAllow);
+  moved = std::move(other);  // releases one reference, takes over the other
+  EXPECT_EQ(moved.Decide(Request(IotAction::kConnect, "client/c")), Decision::kAllow);
+  moved = CompiledIamPolicies();
+  EXPECT_EQ(moved.Decide(Request(IotAction::kConnect, "client/c")), Decision::kDefaultDeny);
+}
+
+// Shards decide while the control plane builds and drops sets over the same documents: the
+// block reference counts are the only shared mutable state.
+TEST(CompiledIamPolicies, ConcurrentDecisionsWhileSetsComeAndGo) {
+  const auto publish =
+      Shared(R"({"Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"topic/*"}]})");
+  const auto deny =
+      Shared(R"({"Statement":[{"Effect":"Deny","Action":"iot:Publish","Resource":"topic/x"}]})");
+  const CompiledIamPolicies published = CompiledIamPolicies::FromShared({publish, deny});
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> deciders;
+  for (int t = 0; t < 3; ++t) {
+    deciders.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (published.Decide(Request(IotAction::kPublish, "topic/a")) != Decision::kAllow ||
+            published.Decide(Request(IotAction::kPublish, "topic/x")) != Decision::kExplicitDeny) {
+          wrong.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 20000; ++i) {
+    CompiledIamPolicies temporary = CompiledIamPolicies::FromShared({deny, publish});
+    if (temporary.Decide(Request(IotAction::kPublish, "topic/x")) != Decision::kExplicitDeny) {
+      wrong.fetch_add(1);
+    }
+  }
+  stop = true;
+  for (std::thread& thread : deciders) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
 // Differential test: the compiled trie against a direct, obviously-correct evaluation of the
 // documents (expand variables, then backtracking glob per pattern).
 
@@ -372,9 +511,15 @@ TEST(CompiledIamPolicies, AgreesWithDirectEvaluationOnRandomPolicies) {
   std::size_t denies = 0;
   for (int round = 0; round < 400; ++round) {
     std::vector<IamPolicyDocument> documents;
-    const std::size_t count = 1 + random.Below(3);
+    const std::size_t count = 1 + random.Below(5);  // up to 5: beyond the 3 inline documents
     for (std::size_t d = 0; d < count; ++d) documents.push_back(random.Document());
     const CompiledIamPolicies compiled = CompiledIamPolicies::Compile(documents);
+    // The server's shape: each document compiled on its own, pooled at decision time.
+    std::vector<std::shared_ptr<const CompiledIamDocument>> shared;
+    for (const IamPolicyDocument& document : documents) {
+      shared.push_back(CompiledIamDocument::CompileShared(document));
+    }
+    const CompiledIamPolicies pooled = CompiledIamPolicies::FromShared(shared);
     for (int q = 0; q < 100; ++q) {
       const std::string client_id = random.Text(2);
       const std::string thing_name = random.Text(2);
@@ -391,6 +536,10 @@ TEST(CompiledIamPolicies, AgreesWithDirectEvaluationOnRandomPolicies) {
       ASSERT_EQ(compiled.Decide(request), expected)
           << "round " << round << " action " << IotActionName(request.action) << " resource "
           << resource << " client " << client_id << " thing " << thing_name;
+      ASSERT_EQ(pooled.Decide(request), expected) << "pooled, round " << round;
+      if (shared.size() == 1) {
+        ASSERT_EQ(shared[0]->Decide(request), expected) << "document, round " << round;
+      }
       (expected == Decision::kAllow ? allows : denies) += 1;
     }
   }

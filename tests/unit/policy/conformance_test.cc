@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,12 @@ TEST(IotPolicyConformance, EveryCase) {
       documents.push_back(std::move(parsed).value());
     }
     const CompiledIamPolicies compiled = CompiledIamPolicies::Compile(documents);
+    // The server's shape: each document compiled once and shared, pooled per principal.
+    std::vector<std::shared_ptr<const CompiledIamDocument>> shared;
+    for (const IamPolicyDocument& document : documents) {
+      shared.push_back(CompiledIamDocument::CompileShared(document));
+    }
+    const CompiledIamPolicies pooled = CompiledIamPolicies::FromShared(std::move(shared));
 
     const std::optional<IotAction> action = ParseIotAction(StringField(test_case, "action"));
     ASSERT_TRUE(action.has_value());
@@ -83,6 +90,7 @@ TEST(IotPolicyConformance, EveryCase) {
     EXPECT_EQ(decision == Decision::kAllow, expected)
         << "decision " << DecisionName(decision) << " for " << IotActionName(*action) << " on "
         << request.resource;
+    EXPECT_EQ(pooled.Decide(request), decision) << "shared documents decide differently";
     ++run;
   }
   EXPECT_EQ(run, cases.size());
