@@ -66,6 +66,7 @@ struct Session {
   std::string principal_name;        // "" = anonymous
   const void* principal = nullptr;   // control::Principal of snapshot `principal_version`
   uint64_t principal_version = 0;
+  bool is_thing = false;             // client ID names a Thing (as of principal_version)
 
   bool IsV5() const { return version == 5; }
 };

@@ -188,7 +188,11 @@ class Shard {
   const control::Principal* PrincipalOf(Session* s);
   // IAM decision for `principal` on "<type>/<name>" (admin: always; none: never).
   bool Allowed(const control::Principal* principal, policy::IotAction action, std::string_view type,
-               std::string_view name, std::string_view client_id, std::optional<std::string_view> topic = std::nullopt);
+               std::string_view name, std::string_view client_id, std::string_view thing_name,
+               std::optional<std::string_view> topic = std::nullopt);
+  // The same for a connected device, with its principal and Thing-ness cached per snapshot.
+  bool SessionAllowed(Session* s, policy::IotAction action, std::string_view type, std::string_view name);
+  std::string_view ThingNameFor(std::string_view client_id) const;
   Connection* AwaitingConnection(uint64_t token, Connection::Awaiting what);
   static uint64_t TokenOf(const Connection* c) { return (uint64_t(c->generation) << 32) | c->index; }
   void Park(Connection* c, Connection::Awaiting what);

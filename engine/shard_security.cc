@@ -142,16 +142,29 @@ void Shard::RespondUnauthorized(Connection* c, bool direct, bool bad_credentials
 // ---------------------------------------------------------------------------------------
 // Authorization
 
+std::string_view Shard::ThingNameFor(std::string_view client_id) const {
+  // A client whose ID is a Thing ID is that Thing's connection (SPEC 3.1).
+  return !client_id.empty() && snapshot_->FindThing(client_id) ? client_id : std::string_view();
+}
+
 const control::Principal* Shard::PrincipalOf(Session* s) {
+  // Re-read once per snapshot, not per decision: the principal and whether the client is a Thing.
   if (s->principal_version != snapshot_->version()) {
     s->principal = snapshot_->FindPrincipalOrAnonymous(s->principal_name);
+    s->is_thing = !ThingNameFor(s->client_id).empty();
     s->principal_version = snapshot_->version();
   }
   return static_cast<const control::Principal*>(s->principal);
 }
 
+bool Shard::SessionAllowed(Session* s, policy::IotAction action, std::string_view type, std::string_view name) {
+  const control::Principal* principal = PrincipalOf(s);
+  return Allowed(principal, action, type, name, s->client_id, s->is_thing ? std::string_view(s->client_id) : "");
+}
+
 bool Shard::Allowed(const control::Principal* principal, policy::IotAction action, std::string_view type,
-                    std::string_view name, std::string_view client_id, std::optional<std::string_view> topic) {
+                    std::string_view name, std::string_view client_id, std::string_view thing_name,
+                    std::optional<std::string_view> topic) {
   if (!principal) return false;
   if (principal->admin) return true;
   resource_scratch_.assign(type);
@@ -161,8 +174,7 @@ bool Shard::Allowed(const control::Principal* principal, policy::IotAction actio
   request.action = action;
   request.resource = resource_scratch_;
   request.client_id = client_id;
-  // A client whose ID is a Thing ID is that Thing's connection (SPEC 3.1).
-  if (!client_id.empty() && snapshot_->FindThing(client_id)) request.thing_name = client_id;
+  request.thing_name = thing_name;
   request.topic = topic;
   bool allowed = principal->iam.IsAllowed(request);
   if (!allowed) metrics_.iam_denials.Add();
