@@ -1105,17 +1105,24 @@ DecodeStatus DecodePubcomp(Version version, uint8_t flags, std::span<const uint8
   return DecodePublishResponse(version, flags, body, out);
 }
 
+namespace {
+// The variable header shared by SUBSCRIBE, SUBACK and UNSUBSCRIBE: a packet identifier,
+// then properties in 5.0.
+Status ReadPacketIdAndProperties(Reader& reader, Version version, Context context, uint16_t* packet_id,
+                                 Properties* properties) {
+  Status status = ReadPacketId(reader, packet_id);
+  if (!status.ok() || version != Version::kV5) return status;
+  return DecodeProperties(reader, context, properties);
+}
+}  // namespace
+
 DecodeStatus DecodeSubscribe(Version version, uint8_t flags, std::span<const uint8_t> body,
                              Subscribe* out) {
   *out = Subscribe{};
   if (flags != 0x02) return Malformed("SUBSCRIBE flags must be 0010");
   Reader reader(body);
-  Status status = ReadPacketId(reader, &out->packet_id);
+  Status status = ReadPacketIdAndProperties(reader, version, kInSubscribe, &out->packet_id, &out->properties);
   if (!status.ok()) return status;
-  if (version == Version::kV5) {
-    status = DecodeProperties(reader, kInSubscribe, &out->properties);
-    if (!status.ok()) return status;
-  }
   const std::span<const uint8_t> payload = body.subspan(reader.position());
   size_t count = 0;
   while (!reader.empty()) {
@@ -1142,12 +1149,8 @@ DecodeStatus DecodeSuback(Version version, uint8_t flags, std::span<const uint8_
   *out = Suback{};
   if (flags != 0) return Malformed("reserved fixed-header flags are wrong");
   Reader reader(body);
-  Status status = ReadPacketId(reader, &out->packet_id);
+  Status status = ReadPacketIdAndProperties(reader, version, kInSuback, &out->packet_id, &out->properties);
   if (!status.ok()) return status;
-  if (version == Version::kV5) {
-    status = DecodeProperties(reader, kInSuback, &out->properties);
-    if (!status.ok()) return status;
-  }
   const std::span<const uint8_t> codes = reader.Rest();
   if (codes.empty()) return ProtocolError("SUBACK without reason codes");
   for (const uint8_t code : codes) {
@@ -1162,12 +1165,8 @@ DecodeStatus DecodeUnsubscribe(Version version, uint8_t flags, std::span<const u
   *out = Unsubscribe{};
   if (flags != 0x02) return Malformed("UNSUBSCRIBE flags must be 0010");
   Reader reader(body);
-  Status status = ReadPacketId(reader, &out->packet_id);
+  Status status = ReadPacketIdAndProperties(reader, version, kInUnsubscribe, &out->packet_id, &out->properties);
   if (!status.ok()) return status;
-  if (version == Version::kV5) {
-    status = DecodeProperties(reader, kInUnsubscribe, &out->properties);
-    if (!status.ok()) return status;
-  }
   const std::span<const uint8_t> payload = body.subspan(reader.position());
   size_t count = 0;
   while (!reader.empty()) {
