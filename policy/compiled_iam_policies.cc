@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -93,6 +94,10 @@ struct ConditionValue {
 struct Header {
   std::uint32_t roots[2];   // [kDeny], [kAllow]: kNone when the document has no such pattern
   std::uint32_t trie_mask;  // TrieBit of every (action, effect) with a pattern
+  // TrieBit of every (action, effect) with a pattern that can match a resource of the
+  // action's own type (IotActionResourcePrefix): what a set needs to know to skip the
+  // document without reading it, for the requests the router makes.
+  std::uint32_t typed_mask;
   std::uint32_t total_bytes;
   std::uint32_t nodes;
   std::uint32_t edges;
@@ -194,6 +199,32 @@ bool TrieMatches(const std::byte* block, std::size_t action, std::size_t effect,
   return walk.MatchNode(root, 0);
 }
 
+// Whether `tokens` can match some text that starts with `prefix`. Conservative: a variable
+// might expand to anything.
+bool CanMatchWithPrefix(std::span<const GlobToken> tokens, std::string_view arena,
+                        std::string_view prefix) noexcept {
+  std::size_t at = 0;
+  for (const GlobToken& token : tokens) {
+    if (at == prefix.size()) return true;
+    switch (token.kind) {
+      case GlobTokenKind::kAnyRun:
+      case GlobTokenKind::kVariable:
+        return true;
+      case GlobTokenKind::kAnyChar:
+        ++at;
+        break;
+      case GlobTokenKind::kLiteral: {
+        const std::string_view literal = arena.substr(token.offset, token.length);
+        const std::size_t n = std::min(literal.size(), prefix.size() - at);
+        if (literal.substr(0, n) != prefix.substr(at, n)) return false;
+        at += n;
+        break;
+      }
+    }
+  }
+  return at == prefix.size();
+}
+
 bool Decidable(const IamRequest& request) noexcept {
   return static_cast<std::size_t>(request.action) < kIotActionCount &&
          request.resource.size() <= kMaxIamResourceBytes;
@@ -223,6 +254,7 @@ class IamTrieBuilder {
   CompiledIamDocument Finish() {
     Header header{};
     header.trie_mask = trie_mask_;
+    header.typed_mask = typed_mask_;
     for (std::size_t effect : {kDeny, kAllow}) {
       header.roots[effect] = roots_[effect] == kNone ? kNone : Emit(roots_[effect]);
     }
@@ -284,7 +316,12 @@ class IamTrieBuilder {
       if (roots_[effect] == kNone) roots_[effect] = NewNode();
       Insert(roots_[effect], tokens, scratch_arena, statement_index);
       for (std::size_t a = 0; a < kIotActionCount; ++a) {
-        if ((actions & ActionBit(a)) != 0) trie_mask_ |= TrieBit(a, effect);
+        if ((actions & ActionBit(a)) == 0) continue;
+        trie_mask_ |= TrieBit(a, effect);
+        if (CanMatchWithPrefix(tokens, scratch_arena,
+                               IotActionResourcePrefix(static_cast<IotAction>(a)))) {
+          typed_mask_ |= TrieBit(a, effect);
+        }
       }
     }
   }
@@ -518,6 +555,7 @@ class IamTrieBuilder {
 
   std::uint32_t roots_[2] = {kNone, kNone};
   std::uint32_t trie_mask_ = 0;
+  std::uint32_t typed_mask_ = 0;
   std::vector<BuildNode> nodes_;
 
   // Output sections.
@@ -589,26 +627,44 @@ Decision CompiledIamDocument::Decide(const IamRequest& request) const noexcept {
 
 namespace {
 
+// A tagged block: bits 0-5 the lines to prefetch minus one (blocks are 64-byte aligned),
+// bits 6-47 the address, bits 48-63 the document's typed_mask, so that a set skips, without
+// touching them, the documents that have nothing for the request's action.
 // Lines prefetched per document: a typical document is ~10 lines; a larger one is read on
 // demand beyond this (bounded so that one decision never floods the miss buffers).
 constexpr std::uintptr_t kMaxPrefetchLines = 16;
-constexpr std::uintptr_t kTagMask = kLineBytes - 1;
-static_assert(kMaxPrefetchLines <= kTagMask + 1);
+constexpr std::uintptr_t kLinesMask = kLineBytes - 1;
+static_assert(kMaxPrefetchLines <= kLinesMask + 1);
+constexpr int kMaskShift = 48;
+constexpr std::uintptr_t kAddressMask = ((std::uintptr_t{1} << kMaskShift) - 1) & ~kLinesMask;
+static_assert(sizeof(std::uintptr_t) == 8 && 2 * kIotActionCount <= 64 - kMaskShift);
 
 const std::byte* Untag(std::uintptr_t tagged) noexcept {
-  return reinterpret_cast<const std::byte*>(tagged & ~kTagMask);
+  return reinterpret_cast<const std::byte*>(tagged & kAddressMask);
 }
 
-std::uintptr_t Tag(const std::byte* block) noexcept {
+std::uintptr_t Tag(const std::byte* block) {
+  const auto address = reinterpret_cast<std::uintptr_t>(block);
+  // Linux hands user space addresses below 2^47 unless a program asks for more with an mmap
+  // hint (5-level paging), which this process never does.
+  if ((address & ~kAddressMask) != 0) {
+    throw std::runtime_error("compiled IAM document outside the 48-bit address space");
+  }
   const std::uintptr_t lines =
       std::min<std::uintptr_t>((HeaderOf(block)->total_bytes + kLineBytes - 1) / kLineBytes,
                                kMaxPrefetchLines);
-  return reinterpret_cast<std::uintptr_t>(block) | (lines - 1);
+  return address | (lines - 1) |
+         (std::uintptr_t{HeaderOf(block)->typed_mask} << kMaskShift);
+}
+
+// Whether the document behind `tagged` has a pattern of the action's own type for `effect`.
+bool TaggedFor(std::uintptr_t tagged, std::size_t action, std::size_t effect) noexcept {
+  return ((tagged >> kMaskShift) & TrieBit(action, effect)) != 0;
 }
 
 void PrefetchBlock(std::uintptr_t tagged) noexcept {
   const std::byte* block = Untag(tagged);
-  const std::uintptr_t lines = (tagged & kTagMask) + 1;
+  const std::uintptr_t lines = (tagged & kLinesMask) + 1;
   for (std::uintptr_t l = 0; l < lines; ++l) __builtin_prefetch(block + l * kLineBytes);
 }
 
@@ -668,6 +724,10 @@ CompiledIamPolicies CompiledIamPolicies::FromShared(
     if (std::find(blocks.begin(), blocks.end(), block) != blocks.end()) continue;
     blocks.push_back(block);
   }
+  // Tagged first: nothing below can fail once references are taken.
+  std::vector<TaggedBlock> tagged;
+  tagged.reserve(blocks.size());
+  for (const std::byte* block : blocks) tagged.push_back(Tag(block));
   CompiledIamPolicies out;
   if (blocks.size() > kInlineDocuments) {
     // Allocated first: nothing below can fail once references are taken.
@@ -677,9 +737,9 @@ CompiledIamPolicies CompiledIamPolicies::FromShared(
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     RetainBlock(blocks[i]);
     if (i < kInlineDocuments) {
-      out.inline_[i] = Tag(blocks[i]);
+      out.inline_[i] = tagged[i];
     } else {
-      out.spilled_[i - kInlineDocuments + 1] = Tag(blocks[i]);
+      out.spilled_[i - kInlineDocuments + 1] = tagged[i];
     }
   }
   return out;
@@ -701,14 +761,22 @@ CompiledIamPolicies CompiledIamPolicies::Compile(std::span<const IamPolicyDocume
 Decision CompiledIamPolicies::Decide(const IamRequest& request) const noexcept {
   if (inline_[0] == 0 || !Decidable(request)) return Decision::kDefaultDeny;
   const auto action = static_cast<std::size_t>(request.action);
-  // Start fetching every document before walking any: their misses then overlap instead of
-  // adding up one dependent access after another.
-  AnyDocument([](TaggedBlock tagged) {
-    PrefetchBlock(tagged);
+  // A resource of the action's own type (every request the router makes) can only match
+  // documents whose tag says so: the others are skipped unread. Any other resource (sbctl
+  // may ask anything) consults every document.
+  const bool typed = request.resource.starts_with(IotActionResourcePrefix(request.action));
+  const auto may_match = [typed, action](TaggedBlock tagged, std::size_t effect) {
+    return !typed || TaggedFor(tagged, action, effect);
+  };
+  // Start fetching every document that may match before walking any: their misses then
+  // overlap instead of adding up one dependent access after another.
+  AnyDocument([&](TaggedBlock tagged) {
+    if (may_match(tagged, kDeny) || may_match(tagged, kAllow)) PrefetchBlock(tagged);
     return false;
   });
   // Every Deny trie first: an explicit Deny anywhere beats an Allow anywhere.
-  const auto matches = [&request, action](TaggedBlock tagged, std::size_t effect) {
+  const auto matches = [&](TaggedBlock tagged, std::size_t effect) {
+    if (!may_match(tagged, effect)) return false;
     const std::byte* block = Untag(tagged);
     return (HeaderOf(block)->trie_mask & TrieBit(action, effect)) != 0 &&
            TrieMatches(block, action, effect, request);

@@ -48,6 +48,10 @@ inline constexpr std::size_t kIotActionCount = 5;
 std::optional<IotAction> ParseIotAction(std::string_view name) noexcept;
 // kPublish -> "iot:Publish".
 std::string_view IotActionName(IotAction action) noexcept;
+// The short-form resource prefix of the type the router names for `action`: kConnect and
+// kSendDirectMessage -> "client/", kPublish and kReceive -> "topic/", kSubscribe ->
+// "topicfilter/". Compiled documents use it to skip documents that cannot match.
+std::string_view IotActionResourcePrefix(IotAction action) noexcept;
 
 enum class IamEffect : std::uint8_t { kAllow, kDeny };
 

@@ -200,6 +200,49 @@ TEST(CompiledIamPolicies, DocumentsMayBeDroppedAfterCompilation) {
 // ---------------------------------------------------------------------------------------
 // Shared documents: each compiled once, pooled per principal.
 
+// A set skips, unread, the documents whose patterns cannot match a resource of the action's
+// own type (client/ for Connect, topic/ for Publish...). The skip must never change a
+// decision: not for patterns that reach the type through `?` or a variable, and not for
+// requests whose resource is of another type (sbctl may ask anything).
+TEST(CompiledIamPolicies, SkippingDocumentsOfOtherResourceTypesChangesNoDecision) {
+  const CompiledIamPolicies topic_only = CompileJson(
+      {R"({"Statement":{"Effect":"Allow","Action":"iot:Connect","Resource":"topic/*"}})"});
+  EXPECT_EQ(topic_only.Decide(Request(IotAction::kConnect, "client/x")), Decision::kDefaultDeny);
+  EXPECT_EQ(topic_only.Decide(Request(IotAction::kConnect, "topic/x")), Decision::kAllow);
+
+  const CompiledIamPolicies question = CompileJson(
+      {R"({"Statement":{"Effect":"Allow","Action":"iot:Connect","Resource":"?lient/*"}})"});
+  EXPECT_EQ(question.Decide(Request(IotAction::kConnect, "client/x")), Decision::kAllow);
+
+  const CompiledIamPolicies variable = CompileJson(
+      {R"({"Statement":{"Effect":"Allow","Action":"iot:Connect","Resource":"${iot:ClientId}"}})"});
+  EXPECT_EQ(variable.Decide(Request(IotAction::kConnect, "client/x", "client/x")),
+            Decision::kAllow);
+
+  const CompiledIamPolicies shorter = CompileJson(
+      {R"({"Statement":{"Effect":"Allow","Action":"iot:Connect","Resource":"clie"}})"});
+  EXPECT_EQ(shorter.Decide(Request(IotAction::kConnect, "client/")), Decision::kDefaultDeny);
+  EXPECT_EQ(shorter.Decide(Request(IotAction::kConnect, "clie")), Decision::kAllow);
+
+  const CompiledIamPolicies exact = CompileJson(
+      {R"({"Statement":{"Effect":"Allow","Action":"iot:Subscribe","Resource":"topicfilter/"}})"});
+  EXPECT_EQ(exact.Decide(Request(IotAction::kSubscribe, "topicfilter/")), Decision::kAllow);
+
+  // A Deny of another type never hides anything; one of the request's type still wins, in
+  // whichever document it is.
+  const CompiledIamPolicies pooled = CompiledIamPolicies::FromShared(
+      {CompiledIamDocument::CompileShared(Parse(
+           R"({"Statement":{"Effect":"Deny","Action":"iot:Publish","Resource":"client/*"}})")),
+       CompiledIamDocument::CompileShared(
+           Parse(R"({"Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"*"}]})")),
+       CompiledIamDocument::CompileShared(Parse(
+           R"({"Statement":{"Effect":"Deny","Action":"iot:*","Resource":"topic/secret"}})"))});
+  EXPECT_EQ(pooled.Decide(Request(IotAction::kPublish, "topic/a")), Decision::kAllow);
+  EXPECT_EQ(pooled.Decide(Request(IotAction::kPublish, "topic/secret")),
+            Decision::kExplicitDeny);
+  EXPECT_EQ(pooled.Decide(Request(IotAction::kPublish, "client/a")), Decision::kExplicitDeny);
+}
+
 std::shared_ptr<const CompiledIamDocument> Shared(std::string_view json) {
   return CompiledIamDocument::CompileShared(Parse(json));
 }
