@@ -189,14 +189,20 @@ struct Walk {
   internal::VariableValues variables;
 };
 
-// Whether the `effect` trie of `block` has a pattern for `action` that matches the resource
-// and a statement naming `action` there whose conditions all hold.
-bool TrieMatches(const std::byte* block, std::size_t action, std::size_t effect,
-                 const IamRequest& request) noexcept {
-  const std::uint32_t root = HeaderOf(block)->roots[effect];
-  if (root == kNone) return false;
-  const Walk walk(block, request, action);
-  return walk.MatchNode(root, 0);
+// One document's say on a request: kExplicitDeny if its Deny trie has a matching pattern
+// with a statement naming the action whose conditions hold, else kAllow if its Allow trie
+// has one, else kDefaultDeny. `deny` / `allow` = false skip that trie (the caller knows it
+// cannot match, or no longer needs an Allow).
+Decision DecideBlock(const std::byte* block, std::size_t action, const IamRequest& request,
+                     bool deny, bool allow) noexcept {
+  const Header* header = HeaderOf(block);
+  deny = deny && (header->trie_mask & TrieBit(action, kDeny)) != 0;
+  allow = allow && (header->trie_mask & TrieBit(action, kAllow)) != 0;
+  if (!deny && !allow) return Decision::kDefaultDeny;
+  const Walk walk(block, request, action);  // one set of views for both tries
+  if (deny && walk.MatchNode(header->roots[kDeny], 0)) return Decision::kExplicitDeny;
+  if (allow && walk.MatchNode(header->roots[kAllow], 0)) return Decision::kAllow;
+  return Decision::kDefaultDeny;
 }
 
 // Whether `tokens` can match some text that starts with `prefix`. Conservative: a variable
@@ -611,32 +617,18 @@ std::size_t CompiledIamDocument::MemoryBytes() const noexcept {
 
 Decision CompiledIamDocument::Decide(const IamRequest& request) const noexcept {
   if (block_ == nullptr || !Decidable(request)) return Decision::kDefaultDeny;
-  const auto action = static_cast<std::size_t>(request.action);
-  const std::uint32_t trie_mask = HeaderOf(block_)->trie_mask;
-  if ((trie_mask & TrieBit(action, kDeny)) != 0 && TrieMatches(block_, action, kDeny, request)) {
-    return Decision::kExplicitDeny;
-  }
-  if ((trie_mask & TrieBit(action, kAllow)) != 0 &&
-      TrieMatches(block_, action, kAllow, request)) {
-    return Decision::kAllow;
-  }
-  return Decision::kDefaultDeny;
+  return DecideBlock(block_, static_cast<std::size_t>(request.action), request,
+                     /*deny=*/true, /*allow=*/true);
 }
 
 // ---- CompiledIamPolicies -----------------------------------------------------------------
 
 namespace {
 
-// A tagged block: bits 0-5 the lines to prefetch minus one (blocks are 64-byte aligned),
-// bits 6-47 the address, bits 48-63 the document's typed_mask, so that a set skips, without
-// touching them, the documents that have nothing for the request's action.
-// Lines prefetched per document: a typical document is ~10 lines; a larger one is read on
-// demand beyond this (bounded so that one decision never floods the miss buffers).
-constexpr std::uintptr_t kMaxPrefetchLines = 16;
-constexpr std::uintptr_t kLinesMask = kLineBytes - 1;
-static_assert(kMaxPrefetchLines <= kLinesMask + 1);
+// A tagged block: bits 0-47 the address, bits 48-63 the document's typed_mask, so that a set
+// skips, without touching them, the documents that have nothing for the request's action.
 constexpr int kMaskShift = 48;
-constexpr std::uintptr_t kAddressMask = ((std::uintptr_t{1} << kMaskShift) - 1) & ~kLinesMask;
+constexpr std::uintptr_t kAddressMask = (std::uintptr_t{1} << kMaskShift) - 1;
 static_assert(sizeof(std::uintptr_t) == 8 && 2 * kIotActionCount <= 64 - kMaskShift);
 
 const std::byte* Untag(std::uintptr_t tagged) noexcept {
@@ -650,22 +642,12 @@ std::uintptr_t Tag(const std::byte* block) {
   if ((address & ~kAddressMask) != 0) {
     throw std::runtime_error("compiled IAM document outside the 48-bit address space");
   }
-  const std::uintptr_t lines =
-      std::min<std::uintptr_t>((HeaderOf(block)->total_bytes + kLineBytes - 1) / kLineBytes,
-                               kMaxPrefetchLines);
-  return address | (lines - 1) |
-         (std::uintptr_t{HeaderOf(block)->typed_mask} << kMaskShift);
+  return address | (std::uintptr_t{HeaderOf(block)->typed_mask} << kMaskShift);
 }
 
 // Whether the document behind `tagged` has a pattern of the action's own type for `effect`.
 bool TaggedFor(std::uintptr_t tagged, std::size_t action, std::size_t effect) noexcept {
   return ((tagged >> kMaskShift) & TrieBit(action, effect)) != 0;
-}
-
-void PrefetchBlock(std::uintptr_t tagged) noexcept {
-  const std::byte* block = Untag(tagged);
-  const std::uintptr_t lines = (tagged & kLinesMask) + 1;
-  for (std::uintptr_t l = 0; l < lines; ++l) __builtin_prefetch(block + l * kLineBytes);
 }
 
 }  // namespace
@@ -765,29 +747,20 @@ Decision CompiledIamPolicies::Decide(const IamRequest& request) const noexcept {
   // documents whose tag says so: the others are skipped unread. Any other resource (sbctl
   // may ask anything) consults every document.
   const bool typed = request.resource.starts_with(IotActionResourcePrefix(request.action));
-  const auto may_match = [typed, action](TaggedBlock tagged, std::size_t effect) {
-    return !typed || TaggedFor(tagged, action, effect);
-  };
-  // Start fetching every document that may match before walking any: their misses then
-  // overlap instead of adding up one dependent access after another.
-  AnyDocument([&](TaggedBlock tagged) {
-    if (may_match(tagged, kDeny) || may_match(tagged, kAllow)) PrefetchBlock(tagged);
-    return false;
+  // One pass, each document read once: an explicit Deny in any document ends the decision at
+  // once (it beats every Allow); an Allow is remembered, and later documents are then only
+  // asked about Deny.
+  Decision decision = Decision::kDefaultDeny;
+  const bool denied = AnyDocument([&](TaggedBlock tagged) {
+    const bool deny = !typed || TaggedFor(tagged, action, kDeny);
+    const bool allow =
+        decision != Decision::kAllow && (!typed || TaggedFor(tagged, action, kAllow));
+    if (!deny && !allow) return false;
+    const Decision said = DecideBlock(Untag(tagged), action, request, deny, allow);
+    if (said == Decision::kAllow) decision = Decision::kAllow;
+    return said == Decision::kExplicitDeny;
   });
-  // Every Deny trie first: an explicit Deny anywhere beats an Allow anywhere.
-  const auto matches = [&](TaggedBlock tagged, std::size_t effect) {
-    if (!may_match(tagged, effect)) return false;
-    const std::byte* block = Untag(tagged);
-    return (HeaderOf(block)->trie_mask & TrieBit(action, effect)) != 0 &&
-           TrieMatches(block, action, effect, request);
-  };
-  if (AnyDocument([&](TaggedBlock tagged) { return matches(tagged, kDeny); })) {
-    return Decision::kExplicitDeny;
-  }
-  if (AnyDocument([&](TaggedBlock tagged) { return matches(tagged, kAllow); })) {
-    return Decision::kAllow;
-  }
-  return Decision::kDefaultDeny;
+  return denied ? Decision::kExplicitDeny : decision;
 }
 
 std::size_t CompiledIamPolicies::document_count() const noexcept {
