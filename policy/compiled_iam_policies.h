@@ -71,9 +71,10 @@ std::string_view DecisionName(Decision decision) noexcept;
 inline constexpr std::size_t kMaxIamResourceBytes = 1024;
 
 // One compiled document: everything, including the roots and the section offsets, lives in
-// one 64-byte aligned heap block (typically 8-10 cache lines), so a set can prefetch all of
-// it at once. The block is reference-counted on its own: sets that pool the document keep
-// the block alive without keeping this object alive.
+// one 64-byte aligned heap block (typically ~8 cache lines), the trie nodes in depth-first
+// order with their edges and labels beside them, so that a walk reads short runs of
+// neighbouring bytes. The block is reference-counted on its own: sets that pool the
+// document keep the block alive without keeping this object alive.
 class CompiledIamDocument {
  public:
   static constexpr std::size_t kMaxResourceBytes = kMaxIamResourceBytes;
@@ -138,9 +139,10 @@ class alignas(32) CompiledIamPolicies {
   static CompiledIamPolicies Compile(std::span<const IamPolicyDocument* const> documents);
   static CompiledIamPolicies Compile(std::span<const IamPolicyDocument> documents);
 
-  // Hot path: no allocation, no lock, no exception. Reads this object, prefetches the blocks
-  // of all its documents at once (their misses overlap), then walks them: the Deny patterns
-  // of every document first, then the Allow patterns.
+  // Hot path: no allocation, no lock, no exception. Reads this object, skips unread the
+  // documents whose tag says they have no pattern of the request's resource type for its
+  // action (see IotActionResourcePrefix), and walks the others once each: a matching Deny
+  // ends the decision at once, an Allow is remembered until every document had its say.
   Decision Decide(const IamRequest& request) const noexcept;
   bool IsAllowed(const IamRequest& request) const noexcept {
     return Decide(request) == Decision::kAllow;
@@ -161,8 +163,9 @@ class alignas(32) CompiledIamPolicies {
   bool SharesDocumentsWith(const CompiledIamPolicies& other) const noexcept;
 
  private:
-  // A pooled document: the address of its block (64-byte aligned) with, in the low 6 bits,
-  // the number of cache lines Decide() prefetches minus one. Holds one block reference.
+  // A pooled document: the address of its block in the low 48 bits and, in the top 16, the
+  // (action, effect) pairs for which it has a pattern of the action's resource type, so that
+  // Decide() skips it without a cache miss. Holds one block reference.
   using TaggedBlock = std::uintptr_t;
 
   template <typename Visit>
