@@ -12,6 +12,7 @@
 #include "engine/message.h"
 #include "engine/timer_wheel.h"
 #include "engine/token_bucket.h"
+#include "policy/compiled_iam_policies.h"
 
 namespace sb::engine {
 
@@ -53,6 +54,15 @@ struct Session {
   uint16_t inflight_limit = 100;     // min(our window, the client's Receive Maximum)
   uint16_t topic_alias_max = 0;      // aliases we accept from the client (MQTT 5)
   uint32_t max_packet_size = 0;      // the client's Maximum Packet Size (0: no limit)
+  // Who this device is (SPEC 1), as of snapshot `principal_version`: re-read from the newest
+  // snapshot before a decision (Shard::PrincipalOf), so a policy change applies to connected
+  // clients at once. Kept together, next to the fields a packet touches anyway, so that an
+  // IAM decision reads its policy documents straight from here.
+  uint64_t principal_version = 0;
+  const void* principal = nullptr;   // control::Principal, nullptr = none (deleted)
+  policy::IamPoliciesView iam;       // principal->iam, valid while that snapshot is held
+  bool principal_admin = false;      // principal->admin: allowed everything
+  bool is_thing = false;             // client ID names a Thing
   uint64_t delivery_epoch = 0;       // dedupes overlapping subscriptions per publish
   uint8_t delivery_qos = 0;
   TokenBucket outbound_rate;
@@ -61,12 +71,7 @@ struct Session {
   std::vector<SubscriptionEntry> subscriptions;
   std::unique_ptr<std::string[]> topic_aliases;  // topic_alias_max entries, made on first use
   std::unique_ptr<WillMessage> will;
-  // Who this device is (SPEC 1): decisions re-read the principal from the newest snapshot,
-  // so a policy change applies to connected clients at once.
-  std::string principal_name;        // "" = anonymous
-  const void* principal = nullptr;   // control::Principal of snapshot `principal_version`
-  uint64_t principal_version = 0;
-  bool is_thing = false;             // client ID names a Thing (as of principal_version)
+  std::string principal_name;        // "" = anonymous (see the fields below)
 
   bool IsV5() const { return version == 5; }
 };

@@ -275,9 +275,7 @@ void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect, const con
   s->outbound_rate = TokenBucket(limits.device_rate, limits.device_burst);
   s->will = std::move(will);
   s->principal_name = principal->name;
-  s->principal = principal;
-  s->is_thing = !ThingNameFor(s->client_id).empty();
-  s->principal_version = snapshot_->version();
+  BindPrincipal(s, principal);
   sessions_.emplace(std::string_view(s->client_id), s);
   c->session = s;
   c->state = ConnState::kActive;

@@ -147,19 +147,27 @@ std::string_view Shard::ThingNameFor(std::string_view client_id) const {
   return !client_id.empty() && snapshot_->FindThing(client_id) ? client_id : std::string_view();
 }
 
+void Shard::BindPrincipal(Session* s, const control::Principal* principal) {
+  s->principal = principal;
+  s->iam = principal ? principal->iam.view() : policy::IamPoliciesView();
+  s->principal_admin = principal && principal->admin;
+  s->is_thing = !ThingNameFor(s->client_id).empty();
+  s->principal_version = snapshot_->version();
+}
+
 const control::Principal* Shard::PrincipalOf(Session* s) {
-  // Re-read once per snapshot, not per decision: the principal and whether the client is a Thing.
+  // Re-read once per snapshot, not per decision.
   if (s->principal_version != snapshot_->version()) {
-    s->principal = snapshot_->FindPrincipalOrAnonymous(s->principal_name);
-    s->is_thing = !ThingNameFor(s->client_id).empty();
-    s->principal_version = snapshot_->version();
+    BindPrincipal(s, snapshot_->FindPrincipalOrAnonymous(s->principal_name));
   }
   return static_cast<const control::Principal*>(s->principal);
 }
 
 bool Shard::SessionAllowed(Session* s, policy::IotAction action, std::string_view type, std::string_view name) {
-  const control::Principal* principal = PrincipalOf(s);
-  return Allowed(principal, action, type, name, s->client_id, s->is_thing ? std::string_view(s->client_id) : "");
+  if (!PrincipalOf(s)) return false;
+  if (s->principal_admin) return true;
+  return IamAllowed(s->iam, action, type, name, s->client_id, s->is_thing ? std::string_view(s->client_id) : "",
+                    std::nullopt);
 }
 
 bool Shard::Allowed(const control::Principal* principal, policy::IotAction action, std::string_view type,
@@ -167,6 +175,12 @@ bool Shard::Allowed(const control::Principal* principal, policy::IotAction actio
                     std::optional<std::string_view> topic) {
   if (!principal) return false;
   if (principal->admin) return true;
+  return IamAllowed(principal->iam.view(), action, type, name, client_id, thing_name, topic);
+}
+
+bool Shard::IamAllowed(const policy::IamPoliciesView& iam, policy::IotAction action, std::string_view type,
+                       std::string_view name, std::string_view client_id, std::string_view thing_name,
+                       std::optional<std::string_view> topic) {
   resource_scratch_.assign(type);
   resource_scratch_.push_back('/');
   resource_scratch_.append(name);
@@ -176,7 +190,7 @@ bool Shard::Allowed(const control::Principal* principal, policy::IotAction actio
   request.client_id = client_id;
   request.thing_name = thing_name;
   request.topic = topic;
-  bool allowed = principal->iam.IsAllowed(request);
+  const bool allowed = iam.IsAllowed(request);
   if (!allowed) metrics_.iam_denials.Add();
   return allowed;
 }

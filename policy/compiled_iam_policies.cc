@@ -652,18 +652,30 @@ bool TaggedFor(std::uintptr_t tagged, std::size_t action, std::size_t effect) no
 
 }  // namespace
 
+namespace {
+
+// Calls `visit` on each tagged document (inline ones, then spilled ones) until it returns
+// true; returns whether one did.
 template <typename Visit>
-bool CompiledIamPolicies::AnyDocument(Visit&& visit) const noexcept {
-  for (const TaggedBlock tagged : inline_) {
-    if (tagged == 0) return false;
-    if (visit(tagged)) return true;
+bool VisitDocuments(const std::uintptr_t* inline_documents, const std::uintptr_t* spilled,
+                    Visit&& visit) noexcept {
+  for (std::size_t i = 0; i < IamPoliciesView::kInlineDocuments; ++i) {
+    if (inline_documents[i] == 0) return false;
+    if (visit(inline_documents[i])) return true;
   }
-  if (spilled_) {
-    for (std::uintptr_t i = 1; i <= spilled_[0]; ++i) {
-      if (visit(spilled_[i])) return true;
+  if (spilled != nullptr) {
+    for (std::uintptr_t i = 1; i <= spilled[0]; ++i) {
+      if (visit(spilled[i])) return true;
     }
   }
   return false;
+}
+
+}  // namespace
+
+template <typename Visit>
+bool CompiledIamPolicies::AnyDocument(Visit&& visit) const noexcept {
+  return VisitDocuments(inline_, spilled_.get(), std::forward<Visit>(visit));
 }
 
 void CompiledIamPolicies::ReleaseAll() noexcept {
@@ -741,6 +753,10 @@ CompiledIamPolicies CompiledIamPolicies::Compile(std::span<const IamPolicyDocume
 }
 
 Decision CompiledIamPolicies::Decide(const IamRequest& request) const noexcept {
+  return view().Decide(request);
+}
+
+Decision IamPoliciesView::Decide(const IamRequest& request) const noexcept {
   if (inline_[0] == 0 || !Decidable(request)) return Decision::kDefaultDeny;
   const auto action = static_cast<std::size_t>(request.action);
   // A resource of the action's own type (every request the router makes) can only match
@@ -751,7 +767,7 @@ Decision CompiledIamPolicies::Decide(const IamRequest& request) const noexcept {
   // once (it beats every Allow); an Allow is remembered, and later documents are then only
   // asked about Deny.
   Decision decision = Decision::kDefaultDeny;
-  const bool denied = AnyDocument([&](TaggedBlock tagged) {
+  const bool denied = VisitDocuments(inline_, spilled_, [&](std::uintptr_t tagged) {
     const bool deny = !typed || TaggedFor(tagged, action, kDeny);
     const bool allow =
         decision != Decision::kAllow && (!typed || TaggedFor(tagged, action, kAllow));

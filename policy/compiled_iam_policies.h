@@ -110,12 +110,38 @@ class CompiledIamDocument {
   const std::byte* block_ = nullptr;
 };
 
+// A non-owning copy of a set's document list (32 bytes, trivially copyable) that decides
+// exactly as the set does. Valid only while that set lives; the server keeps one in each
+// session, refreshed together with the snapshot that owns the set, so that a device's
+// decision reads its policy documents straight from the session it just touched instead of
+// first fetching its principal.
+class IamPoliciesView {
+ public:
+  static constexpr std::size_t kInlineDocuments = 3;
+
+  // The empty view: every decision is DefaultDeny.
+  IamPoliciesView() noexcept = default;
+
+  // Hot path: no allocation, no lock, no exception (see CompiledIamPolicies::Decide).
+  Decision Decide(const IamRequest& request) const noexcept;
+  bool IsAllowed(const IamRequest& request) const noexcept {
+    return Decide(request) == Decision::kAllow;
+  }
+
+ private:
+  friend class CompiledIamPolicies;
+
+  std::uintptr_t inline_[kInlineDocuments] = {};  // see CompiledIamPolicies::TaggedBlock
+  const std::uintptr_t* spilled_ = nullptr;       // [0]: how many more; then documents 3..
+};
+static_assert(sizeof(IamPoliciesView) == 32);
+
 // The compiled IAM-style policies of one principal: shared compiled documents, pooled.
 // 32 bytes: up to three documents inline, further ones in one extra array.
 class alignas(32) CompiledIamPolicies {
  public:
   static constexpr std::size_t kMaxResourceBytes = kMaxIamResourceBytes;
-  static constexpr std::size_t kInlineDocuments = 3;
+  static constexpr std::size_t kInlineDocuments = IamPoliciesView::kInlineDocuments;
 
   // The empty set: every decision is DefaultDeny. So is a moved-from object.
   CompiledIamPolicies() noexcept = default;
@@ -146,6 +172,14 @@ class alignas(32) CompiledIamPolicies {
   Decision Decide(const IamRequest& request) const noexcept;
   bool IsAllowed(const IamRequest& request) const noexcept {
     return Decide(request) == Decision::kAllow;
+  }
+
+  // A view that decides as this set while it lives.
+  IamPoliciesView view() const noexcept {
+    IamPoliciesView view;
+    for (std::size_t i = 0; i < kInlineDocuments; ++i) view.inline_[i] = inline_[i];
+    view.spilled_ = spilled_.get();
+    return view;
   }
 
   // Bytes of every compiled document the set decides with, shared ones counted in full

@@ -41,6 +41,10 @@ IamRequest Request(IotAction action, std::string_view resource, std::string_view
 TEST(CompiledIamPolicies, EmptySetDeniesByDefault) {
   const CompiledIamPolicies empty;
   EXPECT_EQ(empty.Decide(Request(IotAction::kConnect, "client/c")), Decision::kDefaultDeny);
+  EXPECT_EQ(IamPoliciesView().Decide(Request(IotAction::kConnect, "client/c")),
+            Decision::kDefaultDeny);
+  EXPECT_EQ(empty.view().Decide(Request(IotAction::kConnect, "client/c")),
+            Decision::kDefaultDeny);
   const CompiledIamPolicies compiled = CompileJson({R"({"Statement":[]})"});
   EXPECT_EQ(compiled.Decide(Request(IotAction::kPublish, "topic/a")), Decision::kDefaultDeny);
 }
@@ -314,6 +318,10 @@ TEST(CompiledIamPolicies, MoreDocumentsThanFitInline) {
     EXPECT_EQ(set.Decide(Request(IotAction::kPublish, topic)),
               i == 2 ? Decision::kExplicitDeny : Decision::kAllow)
         << topic;
+    // The view reaches the spilled documents too (the Deny is the eighth document).
+    EXPECT_EQ(set.view().Decide(Request(IotAction::kPublish, topic)),
+              i == 2 ? Decision::kExplicitDeny : Decision::kAllow)
+        << topic;
     EXPECT_TRUE(set.References(*documents[i]));
   }
   EXPECT_EQ(set.Decide(Request(IotAction::kPublish, "topic/7")), Decision::kDefaultDeny);
@@ -580,6 +588,7 @@ TEST(CompiledIamPolicies, AgreesWithDirectEvaluationOnRandomPolicies) {
           << "round " << round << " action " << IotActionName(request.action) << " resource "
           << resource << " client " << client_id << " thing " << thing_name;
       ASSERT_EQ(pooled.Decide(request), expected) << "pooled, round " << round;
+      ASSERT_EQ(pooled.view().Decide(request), expected) << "view, round " << round;
       if (shared.size() == 1) {
         ASSERT_EQ(shared[0]->Decide(request), expected) << "document, round " << round;
       }
