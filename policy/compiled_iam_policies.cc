@@ -762,7 +762,8 @@ Decision IamPoliciesView::Decide(const IamRequest& request) const noexcept {
   // A resource of the action's own type (every request the router makes) can only match
   // documents whose tag says so: the others are skipped unread. Any other resource (sbctl
   // may ask anything) consults every document.
-  const bool typed = request.resource.starts_with(IotActionResourcePrefix(request.action));
+  const bool typed =
+      internal::StartsWith(request.resource, IotActionResourcePrefix(request.action));
   // One pass, each document read once: an explicit Deny in any document ends the decision at
   // once (it beats every Allow); an Allow is remembered, and later documents are then only
   // asked about Deny.

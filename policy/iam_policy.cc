@@ -322,17 +322,6 @@ std::string_view IotActionName(IotAction action) noexcept {
   return index < kActionNames.size() ? kActionNames[index] : std::string_view("iot:?");
 }
 
-std::string_view IotActionResourcePrefix(IotAction action) noexcept {
-  switch (action) {
-    case IotAction::kConnect:
-    case IotAction::kSendDirectMessage: return "client/";
-    case IotAction::kPublish:
-    case IotAction::kReceive: return "topic/";
-    case IotAction::kSubscribe: return "topicfilter/";
-  }
-  return {};
-}
-
 Result<IamPolicyDocument> ParseIamPolicy(std::string_view json, const IamPolicyLimits& limits) {
   if (json.size() > limits.max_document_bytes) {
     return Invalid("the policy document is " + std::to_string(json.size()) +

@@ -50,8 +50,18 @@ std::optional<IotAction> ParseIotAction(std::string_view name) noexcept;
 std::string_view IotActionName(IotAction action) noexcept;
 // The short-form resource prefix of the type the router names for `action`: kConnect and
 // kSendDirectMessage -> "client/", kPublish and kReceive -> "topic/", kSubscribe ->
-// "topicfilter/". Compiled documents use it to skip documents that cannot match.
-std::string_view IotActionResourcePrefix(IotAction action) noexcept;
+// "topicfilter/". Compiled documents use it to skip documents that cannot match (inline:
+// every decision asks).
+constexpr std::string_view IotActionResourcePrefix(IotAction action) noexcept {
+  switch (action) {
+    case IotAction::kConnect:
+    case IotAction::kSendDirectMessage: return "client/";
+    case IotAction::kPublish:
+    case IotAction::kReceive: return "topic/";
+    case IotAction::kSubscribe: return "topicfilter/";
+  }
+  return {};
+}
 
 enum class IamEffect : std::uint8_t { kAllow, kDeny };
 
