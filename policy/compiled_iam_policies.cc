@@ -75,23 +75,27 @@ struct Tail {
 };
 static_assert(sizeof(Tail) == 16 && alignof(Tail) == 4);
 
+// A statement is one record in the region, everything its conditions need inline, so that
+// evaluating them reads one run of bytes:
+//   [Statement] then per condition [Condition] then per value [Value][its GlobTokens],
+//   then the literal bytes of all those tokens.
 struct Statement {
-  std::uint32_t first_condition;
-  std::uint32_t condition_count;  // 0: unconditional
   std::uint32_t actions;          // ActionBit of every action the statement names
+  std::uint32_t condition_count;  // 0: unconditional
 };
 
 struct Condition {
   IamConditionOperator op;
   IamConditionKey key;
-  std::uint32_t first_value;
-  std::uint32_t value_count;
+  std::uint16_t value_count;
+  std::uint32_t bytes;  // of this condition with its values, to step to the next one
 };
 
-struct ConditionValue {
-  std::uint32_t first_token;
+struct Value {
   std::uint32_t token_count;
 };
+static_assert(alignof(Statement) == 4 && alignof(Condition) == 4 && alignof(Value) == 4 &&
+              alignof(GlobToken) == 4);
 
 // First bytes of the block: where everything else is.
 struct Header {
@@ -107,10 +111,7 @@ struct Header {
   std::uint32_t region;
   std::uint32_t region_bytes;
   std::uint32_t statement_refs;
-  std::uint32_t statements;
   std::uint32_t tokens;
-  std::uint32_t conditions;
-  std::uint32_t condition_values;
 };
 
 const Header* HeaderOf(const std::byte* block) noexcept {
@@ -157,9 +158,6 @@ struct Walk {
       : header(HeaderOf(block)),
         region(reinterpret_cast<const char*>(block + header->region), header->region_bytes),
         statement_refs(reinterpret_cast<const std::uint32_t*>(block + header->statement_refs)),
-        statements(reinterpret_cast<const Statement*>(block + header->statements)),
-        conditions(reinterpret_cast<const Condition*>(block + header->conditions)),
-        condition_values(reinterpret_cast<const ConditionValue*>(block + header->condition_values)),
         tokens(reinterpret_cast<const GlobToken*>(block + header->tokens)),
         resource(r.resource),
         request(r),
@@ -170,14 +168,11 @@ struct Walk {
 
   bool MatchNode(std::uint32_t node_offset, std::size_t position) const noexcept;
   bool AnyStatementHolds(std::uint32_t first_ref) const noexcept;
-  bool ConditionHolds(const Condition& condition) const noexcept;
+  bool ConditionHolds(const Condition& condition) const noexcept;  // values follow it
 
   const Header* header;
   std::string_view region;
   const std::uint32_t* statement_refs;
-  const Statement* statements;
-  const Condition* conditions;
-  const ConditionValue* condition_values;
   const GlobToken* tokens;
   std::string_view resource;
   const IamRequest& request;
@@ -328,28 +323,67 @@ class IamTrieBuilder {
     }
   }
 
+  // Appends the statement's record to the region (see Statement); returns its index in
+  // statements_.
   std::uint32_t AddStatementRecord(const std::vector<IamCondition>& conditions,
                                    std::uint32_t actions) {
-    Statement compiled{static_cast<std::uint32_t>(conditions_.size()),
-                       static_cast<std::uint32_t>(conditions.size()), actions};
+    // Tokenize every value first; literal offsets are fixed up once the record's size is known.
+    struct BuiltCondition {
+      const IamCondition* source;
+      std::vector<std::vector<GlobToken>> values;
+      std::size_t bytes = sizeof(Condition);
+    };
+    std::string literals;
+    std::vector<BuiltCondition> built;
+    std::size_t record_bytes = sizeof(Statement);
     for (const IamCondition& condition : conditions) {
       const bool wildcards = condition.op == IamConditionOperator::kStringLike ||
                              condition.op == IamConditionOperator::kStringNotLike;
-      Condition out{condition.op, condition.key, static_cast<std::uint32_t>(values_.size()), 0};
+      BuiltCondition out{&condition, {}};
       for (const std::string& value : condition.values) {
-        const auto first = static_cast<std::uint32_t>(tokens_.size());
-        if (!internal::TokenizePattern(value, wildcards, &region_, &tokens_).empty()) {
+        std::vector<GlobToken> tokens;
+        const std::size_t literal_mark = literals.size();
+        if (!internal::TokenizePattern(value, wildcards, &literals, &tokens).empty() ||
+            out.values.size() == 0xffff) {
           // Unreachable for parsed documents; a value that cannot be read matches nothing.
-          tokens_.resize(first);
+          literals.resize(literal_mark);
           continue;
         }
         // An empty value is an empty literal: it only equals the empty string.
-        values_.push_back({first, static_cast<std::uint32_t>(tokens_.size() - first)});
-        ++out.value_count;
+        out.bytes += sizeof(Value) + tokens.size() * sizeof(GlobToken);
+        out.values.push_back(std::move(tokens));
       }
-      conditions_.push_back(out);
+      record_bytes += out.bytes;
+      built.push_back(std::move(out));
     }
-    statements_.push_back(compiled);
+
+    AlignRegion();
+    const auto offset = static_cast<std::uint32_t>(region_.size());
+    const auto literal_base = static_cast<std::uint32_t>(offset + record_bytes);
+    region_.resize(offset + record_bytes, '\0');
+    std::size_t at = offset;
+    const Statement statement{actions, static_cast<std::uint32_t>(built.size())};
+    WriteAt(at, &statement, 1);
+    at += sizeof(Statement);
+    for (BuiltCondition& condition : built) {
+      const Condition record{condition.source->op, condition.source->key,
+                             static_cast<std::uint16_t>(condition.values.size()),
+                             static_cast<std::uint32_t>(condition.bytes)};
+      WriteAt(at, &record, 1);
+      at += sizeof(Condition);
+      for (std::vector<GlobToken>& tokens : condition.values) {
+        for (GlobToken& token : tokens) {
+          if (token.kind == GlobTokenKind::kLiteral) token.offset += literal_base;
+        }
+        const Value value{static_cast<std::uint32_t>(tokens.size())};
+        WriteAt(at, &value, 1);
+        at += sizeof(Value);
+        WriteAt(at, tokens.data(), tokens.size());
+        at += tokens.size() * sizeof(GlobToken);
+      }
+    }
+    region_ += literals;
+    statements_.push_back({offset, actions, static_cast<std::uint32_t>(built.size())});
     return static_cast<std::uint32_t>(statements_.size() - 1);
   }
 
@@ -448,7 +482,9 @@ class IamTrieBuilder {
       return (statements_[a].condition_count == 0) > (statements_[b].condition_count == 0);
     });
     const auto first = static_cast<std::uint32_t>(out_statement_refs_.size());
-    out_statement_refs_.insert(out_statement_refs_.end(), statements.begin(), statements.end());
+    for (std::uint32_t statement : statements) {
+      out_statement_refs_.push_back(statements_[statement].offset);
+    }
     out_statement_refs_.back() |= kLastRef;
     return first;
   }
@@ -545,10 +581,7 @@ class IamTrieBuilder {
     header->region = reserve(std::uint32_t{}, (region_.size() + 3) / 4);
     header->region_bytes = static_cast<std::uint32_t>(region_.size());
     header->statement_refs = reserve(std::uint32_t{}, out_statement_refs_.size());
-    header->statements = reserve(Statement{}, statements_.size());
     header->tokens = reserve(GlobToken{}, tokens_.size());
-    header->conditions = reserve(Condition{}, conditions_.size());
-    header->condition_values = reserve(ConditionValue{}, values_.size());
     header->total_bytes = static_cast<std::uint32_t>(layout.size());
 
     std::byte* block = AllocateBlock(layout.size());
@@ -556,10 +589,7 @@ class IamTrieBuilder {
     std::memcpy(block, header, sizeof(Header));
     BlockLayout::PlaceBytes(block, header->region, region_);
     BlockLayout::Place(block, header->statement_refs, out_statement_refs_);
-    BlockLayout::Place(block, header->statements, statements_);
     BlockLayout::Place(block, header->tokens, tokens_);
-    BlockLayout::Place(block, header->conditions, conditions_);
-    BlockLayout::Place(block, header->condition_values, values_);
   }
 
   std::uint32_t roots_[2] = {kNone, kNone};
@@ -570,9 +600,13 @@ class IamTrieBuilder {
   // Output sections.
   std::string region_;  // condition literals, then the trie records (see Node)
   std::vector<std::uint32_t> out_statement_refs_;
-  std::vector<Statement> statements_;
-  std::vector<Condition> conditions_;
-  std::vector<ConditionValue> values_;
+  // Every statement: its record's region offset and what the builder needs of it.
+  struct BuiltStatement {
+    std::uint32_t offset;
+    std::uint32_t actions;
+    std::uint32_t condition_count;
+  };
+  std::vector<BuiltStatement> statements_;
   std::vector<GlobToken> tokens_;
 };
 
@@ -887,11 +921,15 @@ bool Walk::MatchNode(std::uint32_t node_offset, std::size_t position) const noex
 // conditions hold.
 bool Walk::AnyStatementHolds(std::uint32_t first_ref) const noexcept {
   for (const std::uint32_t* ref = statement_refs + first_ref;; ++ref) {
-    const Statement& statement = statements[*ref & ~kLastRef];
+    const char* record = region.data() + (*ref & ~kLastRef);
+    const auto& statement = *reinterpret_cast<const Statement*>(record);
     if ((statement.actions & action_bit) != 0) {
       bool holds = true;
+      const char* at = record + sizeof(Statement);
       for (std::uint32_t c = 0; c < statement.condition_count && holds; ++c) {
-        holds = ConditionHolds(conditions[statement.first_condition + c]);
+        const auto& condition = *reinterpret_cast<const Condition*>(at);
+        holds = ConditionHolds(condition);
+        at += condition.bytes;
       }
       if (holds) return true;
     }
@@ -918,11 +956,13 @@ bool Walk::ConditionHolds(const Condition& condition) const noexcept {
   // operator true.
   if (!actual) return negated;
   bool any = false;
+  const char* at = reinterpret_cast<const char*>(&condition) + sizeof(Condition);
   for (std::uint32_t v = 0; v < condition.value_count && !any; ++v) {
-    const ConditionValue& value = condition_values[condition.first_value + v];
-    any = internal::GlobMatch(
-        std::span<const GlobToken>(tokens + value.first_token, value.token_count), region,
-        *actual, variables);
+    const auto& value = *reinterpret_cast<const Value*>(at);
+    const auto* value_tokens = reinterpret_cast<const GlobToken*>(at + sizeof(Value));
+    any = internal::GlobMatch(std::span<const GlobToken>(value_tokens, value.token_count),
+                              region, *actual, variables);
+    at += sizeof(Value) + value.token_count * sizeof(GlobToken);
   }
   return negated ? !any : any;
 }
