@@ -235,6 +235,11 @@ struct IamCorpus {
                             : variant == 1 ? std::string_view("cmd/factory-reset")
                             : variant == 2 ? std::string_view("ota/1/start")
                                            : keep(cid + "/reply");
+            // As the router asks it: the sender of a direct message is an HTTP client, so
+            // ${iot:ClientId} and the Thing name are unavailable (statements using them
+            // do not apply).
+            request.client_id = {};
+            request.thing_name = {};
             break;
         }
         requests.emplace_back(p, request);
