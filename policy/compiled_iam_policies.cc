@@ -880,10 +880,13 @@ bool Walk::MatchNode(std::uint32_t node_offset, std::size_t position) const noex
     const Tail* node_tails = reinterpret_cast<const Tail*>(
         node_edges + node.literal_edge_count + node.other_edge_count);
     for (const Tail* tail = node_tails; tail != node_tails + node.tail_count; ++tail) {
+      // A tail is a `*` and what follows it; a lone `*` (patterns ending in `/*`, the
+      // commonest) matches whatever is left without a glob walk.
       if ((tail->actions & action_bit) != 0 &&
-          internal::GlobMatch(
-              std::span<const GlobToken>(tokens + tail->first_token, tail->token_count), region,
-              resource.substr(position), variables) &&
+          (tail->token_count == 1 ||
+           internal::GlobMatch(
+               std::span<const GlobToken>(tokens + tail->first_token, tail->token_count), region,
+               resource.substr(position), variables)) &&
           AnyStatementHolds(tail->first_statement)) {
         return true;
       }
