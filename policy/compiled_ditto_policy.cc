@@ -453,17 +453,6 @@ bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subje
   // part of a check.
   std::uint64_t entries[kMaxWords];
   std::fill_n(entries, words_, std::uint64_t{0});
-  // Request the first line of each independent step now (every subject's slot, the root of
-  // the path's trie), so that on a cold policy their misses overlap instead of queueing one
-  // behind the other.
-  if (subject_count_ != 0) {
-    for (const std::string_view subject : subjects) {
-      __builtin_prefetch(subject_slots_ + (HashSubject(subject) & subject_slot_mask_));
-    }
-  }
-  if (const std::uint32_t root = roots_[static_cast<std::size_t>(key->type)]; root != kNoNode) {
-    __builtin_prefetch(nodes_ + root);
-  }
   bool known_subject = false;
   for (const std::string_view subject : subjects) {
     const std::uint32_t id = LookupSubject(subject);
