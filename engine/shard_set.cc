@@ -68,7 +68,8 @@ int Listen(const Endpoint& endpoint, uint16_t port, std::string* error, std::str
     auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
     inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
     actual_port = ntohs(in6->sin6_port);
-    *bound = "[" + std::string(host) + "]:" + std::to_string(actual_port);
+    // Appended piecewise: `"[" + std::string(...)` trips GCC 12's false -Wrestrict.
+    bound->assign("[").append(host).append("]:").append(std::to_string(actual_port));
   }
   return fd;
 }
