@@ -68,8 +68,11 @@ int Listen(const Endpoint& endpoint, uint16_t port, std::string* error, std::str
     auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
     inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
     actual_port = ntohs(in6->sin6_port);
-    // Appended piecewise: `"[" + std::string(...)` trips GCC 12's false -Wrestrict.
-    bound->assign("[").append(host).append("]:").append(std::to_string(actual_port));
+    // Formatted in a buffer: building it from std::string pieces trips GCC 12's false
+    // -Wrestrict warning (libstdc++ _M_replace).
+    char text[INET6_ADDRSTRLEN + 8];
+    std::snprintf(text, sizeof(text), "[%s]:%u", host, unsigned{actual_port});
+    *bound = text;
   }
   return fd;
 }
