@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "policy/ditto_policy.h"
-#include "tests/unit/control/allocation_counter.h"
+#include "tests/support/allocation_counter.h"
 
 namespace sb::control {
 namespace {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/unit/http/allocation_counter.h"
+#include "tests/support/allocation_counter.h"
 
 namespace sb::http {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/http/allocation_counter.h"
+#include "tests/support/allocation_counter.h"
 
 namespace sb::http {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "net/http/parser.h"
-#include "tests/unit/http/allocation_counter.h"
+#include "tests/support/allocation_counter.h"
 
 namespace sb::http {
 namespace {

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/unit/mqtt/allocation_counter.h"
+#include "tests/support/allocation_counter.h"
 
 namespace sb::mqtt {
 namespace {

@@ -1,11 +1,8 @@
-// Proves the hot-path contract: decisions allocate nothing. Global operator new is replaced
-// in this test binary with a counting version that counts only while a CountingScope is
-// active on the calling thread.
+// Proves the hot-path contract: decisions allocate nothing. The test binary's global operator
+// new counts the calling thread's allocations (tests/support/allocation_counter.h).
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -13,53 +10,18 @@
 #include "policy/compiled_iam_policies.h"
 #include "policy/ditto_policy.h"
 #include "policy/iam_policy.h"
-
-namespace {
-
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-
-class CountingScope {
- public:
-  CountingScope() {
-    allocations = 0;
-    counting = true;
-  }
-  ~CountingScope() { counting = false; }
-  std::size_t count() const { return allocations; }
-};
-
-void* Allocate(std::size_t size) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return Allocate(size); }
-void* operator new[](std::size_t size) { return Allocate(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  if (counting) ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  if (counting) ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "tests/support/allocation_counter.h"
 
 namespace sb::policy {
 namespace {
 
 TEST(Allocation, CountingOperatorNewIsActive) {
-  CountingScope scope;
-  auto* probe = new std::string(100, 'x');  // must be seen, or the zero below proves nothing
+  const testing::AllocationScope scope;
+  // Must be seen, or the zeros below prove nothing; through a volatile pointer, so that the
+  // compiler may not elide the allocation.
+  std::string* volatile probe = new std::string(100, 'x');
   delete probe;
-  EXPECT_GE(scope.count(), 1u);
+  EXPECT_GE(scope.allocations(), 1u);
 }
 
 TEST(Allocation, IamDecisionsAllocateNothing) {
@@ -85,11 +47,11 @@ TEST(Allocation, IamDecisionsAllocateNothing) {
       {IotAction::kSendDirectMessage, "client/dev2", "dev1", "", std::nullopt},
   };
   int allowed = 0;
-  CountingScope scope;
+  const testing::AllocationScope scope;
   for (int i = 0; i < 100; ++i) {
     for (const IamRequest& request : requests) allowed += compiled.IsAllowed(request) ? 1 : 0;
   }
-  EXPECT_EQ(scope.count(), 0u);
+  EXPECT_EQ(scope.allocations(), 0u);
   EXPECT_EQ(allowed, 100 * 4);
 }
 
@@ -114,12 +76,12 @@ TEST(Allocation, IamDecisionsOverSharedDocumentsAllocateNothing) {
       {IotAction::kSubscribe, "topicfilter/dev/#", "dev1", "", std::nullopt},
   };
   int allowed = 0;
-  CountingScope scope;
+  const testing::AllocationScope scope;
   for (int i = 0; i < 100; ++i) {
     for (const IamRequest& request : requests) allowed += compiled.IsAllowed(request) ? 1 : 0;
     allowed += documents[1]->Decide(requests[1]) == Decision::kAllow ? 1 : 0;
   }
-  EXPECT_EQ(scope.count(), 0u);
+  EXPECT_EQ(scope.allocations(), 0u);
   EXPECT_EQ(allowed, 100 * 4);
 }
 
@@ -133,7 +95,7 @@ TEST(Allocation, DittoDecisionsAllocateNothing) {
   const std::string_view subjects[] = {"basic:alice", "basic:bob", "basic:nobody"};
   std::size_t granted = 0;
   std::size_t readers = 0;
-  CountingScope scope;
+  const testing::AllocationScope scope;
   for (int i = 0; i < 100; ++i) {
     granted += policy.HasPermissions(subjects, "message:/inbox/messages/hello", kReadPermission,
                                      DittoCheckMode::kUnrestricted);
@@ -143,7 +105,7 @@ TEST(Allocation, DittoDecisionsAllocateNothing) {
     policy.ForEachSubjectWithPermission("message:/outbox/messages/x", DittoPermission::kRead,
                                         [&](std::string_view) { ++readers; });
   }
-  EXPECT_EQ(scope.count(), 0u);
+  EXPECT_EQ(scope.allocations(), 0u);
   EXPECT_EQ(granted, 100u);
   EXPECT_EQ(readers, 200u);
 }

@@ -14,31 +14,11 @@
 #include "policy/compiled_iam_policies.h"
 #include "policy/ditto_policy.h"
 #include "policy/iam_policy.h"
+#include "tests/support/conformance_cases.h"
 
 namespace sb::policy {
 namespace {
 
-// Loads a conformance file as a non-empty JSON array into `cases`; false (with the reason as
-// a test failure) if it is missing, unreadable or empty. Callers ASSERT on it: a missing
-// folder fails the test, it never skips (and never touches an unloaded array).
-bool LoadCases(simdjson::dom::parser& parser, const std::string& name,
-               simdjson::dom::array* cases) {
-  const std::string path = std::string(SWITCHBOARD_CONFORMANCE_DIR) + "/" + name;
-  simdjson::dom::element root;
-  if (const auto error = parser.load(path).get(root); error != simdjson::SUCCESS) {
-    ADD_FAILURE() << "cannot load " << path << ": " << simdjson::error_message(error);
-    return false;
-  }
-  if (root.get_array().get(*cases) != simdjson::SUCCESS) {
-    ADD_FAILURE() << path << " is not a JSON array";
-    return false;
-  }
-  if (cases->size() == 0) {
-    ADD_FAILURE() << path << " holds no cases";
-    return false;
-  }
-  return true;
-}
 
 std::string_view StringField(simdjson::dom::element element, const char* key) {
   std::string_view value;
@@ -49,7 +29,7 @@ std::string_view StringField(simdjson::dom::element element, const char* key) {
 TEST(IotPolicyConformance, EveryCase) {
   simdjson::dom::parser parser;
   simdjson::dom::array cases;
-  ASSERT_TRUE(LoadCases(parser, "iot-policy.json", &cases));
+  ASSERT_TRUE(testing::LoadConformanceCases(parser, "iot-policy.json", &cases));
 
   std::size_t run = 0;
   for (simdjson::dom::element test_case : cases) {
@@ -107,7 +87,7 @@ TEST(IotPolicyConformance, EveryCase) {
 TEST(DittoPolicyConformance, EveryCase) {
   simdjson::dom::parser parser;
   simdjson::dom::array cases;
-  ASSERT_TRUE(LoadCases(parser, "ditto-policy.json", &cases));
+  ASSERT_TRUE(testing::LoadConformanceCases(parser, "ditto-policy.json", &cases));
 
   std::size_t run = 0;
   for (simdjson::dom::element test_case : cases) {

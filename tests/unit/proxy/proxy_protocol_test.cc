@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/http/allocation_counter.h"
+#include "tests/support/allocation_counter.h"
 
 namespace sb::proxy {
 namespace {

@@ -12,33 +12,13 @@
 #include "rql/filter.h"
 #include "rql/like.h"
 #include "rql/parser.h"
+#include "tests/support/conformance_cases.h"
 
 namespace sb::rql {
 namespace {
 
 using simdjson::dom::element;
 
-// Loads a conformance file as a non-empty JSON array into `cases`; false (with the reason as
-// a test failure) if it is missing, unreadable or empty. Callers ASSERT on it: a missing
-// folder fails the test, it never skips (and never touches an unloaded array).
-bool LoadCases(simdjson::dom::parser& parser, const std::string& name,
-               simdjson::dom::array* cases) {
-  const std::string path = std::string(SWITCHBOARD_CONFORMANCE_DIR) + "/" + name;
-  simdjson::dom::element root;
-  if (const auto error = parser.load(path).get(root); error != simdjson::SUCCESS) {
-    ADD_FAILURE() << "cannot load " << path << ": " << simdjson::error_message(error);
-    return false;
-  }
-  if (root.get_array().get(*cases) != simdjson::SUCCESS) {
-    ADD_FAILURE() << path << " is not a JSON array";
-    return false;
-  }
-  if (cases->size() == 0) {
-    ADD_FAILURE() << path << " holds no cases";
-    return false;
-  }
-  return true;
-}
 
 std::string StringField(element object, const char* key) {
   std::string_view value;
@@ -136,7 +116,7 @@ void ExpectTree(const Node& root, element expect, const std::string& id) {
 TEST(RqlConformance, ParseCases) {
   simdjson::dom::parser parser;
   simdjson::dom::array cases;
-  ASSERT_TRUE(LoadCases(parser, "rql-parse.json", &cases));
+  ASSERT_TRUE(testing::LoadConformanceCases(parser, "rql-parse.json", &cases));
   size_t run = 0;
   size_t trees = 0;
   for (const element c : cases) {
@@ -166,7 +146,7 @@ TEST(RqlConformance, ParseCases) {
 TEST(RqlConformance, EvalCases) {
   simdjson::dom::parser parser;
   simdjson::dom::array cases;
-  ASSERT_TRUE(LoadCases(parser, "rql-eval.json", &cases));
+  ASSERT_TRUE(testing::LoadConformanceCases(parser, "rql-eval.json", &cases));
   CompileOptions options;
   options.placeholders = PlaceholderSource::kDocument;
   size_t run = 0;
@@ -190,7 +170,7 @@ TEST(RqlConformance, EvalCases) {
 TEST(RqlConformance, LikeCases) {
   simdjson::dom::parser parser;
   simdjson::dom::array cases;
-  ASSERT_TRUE(LoadCases(parser, "like.json", &cases));
+  ASSERT_TRUE(testing::LoadConformanceCases(parser, "like.json", &cases));
   size_t run = 0;
   for (const element c : cases) {
     const std::string id = StringField(c, "id");

@@ -1,70 +1,26 @@
-// Filter::Matches() must not allocate (SPEC 3.7): every global operator new in this test
-// binary is counted, and evaluation of filters that exercise every code path must add none.
+// Filter::Matches() must not allocate (SPEC 3.7): the test binary's global operator new
+// counts (tests/support/allocation_counter.h), and evaluating filters that exercise every
+// code path must add nothing.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
 #include <simdjson.h>
 
 #include "rql/filter.h"
-
-// The replacements below pair malloc with free; GCC cannot see that and warns when it inlines
-// a library's `new` next to our `delete`.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-namespace {
-std::atomic<size_t> g_allocations{0};
-
-void* CountedAllocate(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* CountedAllocateAligned(size_t size, std::align_val_t alignment) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const size_t align = static_cast<size_t>(alignment);
-  const size_t rounded = (size + align - 1) / align * align;
-  if (void* p = std::aligned_alloc(align, rounded == 0 ? align : rounded)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(size_t size) { return CountedAllocate(size); }
-void* operator new[](size_t size) { return CountedAllocate(size); }
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new(size_t size, std::align_val_t a) { return CountedAllocateAligned(size, a); }
-void* operator new[](size_t size, std::align_val_t a) { return CountedAllocateAligned(size, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+#include "tests/support/allocation_counter.h"
 
 namespace sb::rql {
 namespace {
 
 TEST(RqlMatchesAllocation, CountingWorks) {
-  const size_t before = g_allocations.load();
-  auto* leak_check = new std::vector<int>(100);
-  delete leak_check;
-  EXPECT_GE(g_allocations.load() - before, 2u);
+  const testing::AllocationScope scope;
+  // Through a volatile pointer, so that the compiler may not elide the allocations.
+  std::vector<int>* volatile probe = new std::vector<int>(100);
+  delete probe;
+  EXPECT_GE(scope.allocations(), 2u);
 }
 
 TEST(RqlMatchesAllocation, MatchesNeverAllocates) {
@@ -123,15 +79,14 @@ TEST(RqlMatchesAllocation, MatchesNeverAllocates) {
   clock_context.now = std::chrono::system_clock::now();
 
   size_t matched = 0;
-  const size_t before = g_allocations.load();
+  const testing::AllocationScope scope;
   for (int round = 0; round < 100; ++round) {
     for (const Filter& filter : filters) {
       matched += filter.Matches(context) ? 1 : 0;
       matched += filter.Matches(clock_context) ? 1 : 0;
     }
   }
-  const size_t allocations = g_allocations.load() - before;
-  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(scope.allocations(), 0u);
   // Every filter above is true for this document except the time:now_epoch_millis one.
   EXPECT_EQ(matched, 2u * 100u * (filters.size() - 1));
 }
