@@ -550,6 +550,15 @@ class RawMqtt:
     def expect_publish(self, timeout=WAIT):
         return Publish(self.expect(PUBLISH, timeout), self.version)
 
+    def read_packet_or_none(self, wait):
+        """The next packet if one arrives within `wait` seconds, else None."""
+        try:
+            pkt = self.read_packet(wait)
+        except socket.timeout:
+            return None
+        assert pkt is not None, "connection closed unexpectedly"
+        return pkt
+
     def no_packet(self, wait=0.5):
         """True when no packet arrives within `wait` seconds and the connection stays open."""
         try:
