@@ -106,12 +106,13 @@ struct Header {
   // document without reading it, for the requests the router makes.
   std::uint32_t typed_mask;
   std::uint32_t total_bytes;
-  // Block offsets of the sections. The region holds the trie records and every literal byte
-  // (labels, tail and condition literals); roots are region offsets.
+  // Block offsets of the sections. The region holds the statement records (conditions
+  // inline), the trie records and every literal byte; roots, statement refs and literal token
+  // offsets are region offsets.
   std::uint32_t region;
   std::uint32_t region_bytes;
-  std::uint32_t statement_refs;
-  std::uint32_t tokens;
+  std::uint32_t statement_refs;  // lists of statement record offsets (see kLastRef)
+  std::uint32_t tokens;          // the tails' tokens
 };
 
 const Header* HeaderOf(const std::byte* block) noexcept {
@@ -598,7 +599,7 @@ class IamTrieBuilder {
   std::vector<BuildNode> nodes_;
 
   // Output sections.
-  std::string region_;  // condition literals, then the trie records (see Node)
+  std::string region_;  // statement records, then the trie records (see Node, Statement)
   std::vector<std::uint32_t> out_statement_refs_;
   // Every statement: its record's region offset and what the builder needs of it.
   struct BuiltStatement {
