@@ -3,69 +3,25 @@
 // the control plane does), and Ditto unrestricted checks / fan-out lookups on message
 // resources over 10,000 compiled policies.
 //
-// Global operator new/delete are replaced with counting versions; every benchmark reports
-// `allocs_per_decision` (must be 0: decisions are allocation-free). Run with
+// Global operator new is the project's counting one (perf/bench/alloc_counter.h); every
+// benchmark reports `allocs_per_decision` (must be 0: decisions are allocation-free). Run with
 //   perf/policy_benchmark --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // and read the `_median` rows for the p50 ns per decision.
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "perf/bench/alloc_counter.h"
 #include "policy/compiled_ditto_policy.h"
 #include "policy/compiled_iam_policies.h"
 #include "policy/ditto_policy.h"
 #include "policy/iam_policy.h"
-
-// ---- Allocation counting -----------------------------------------------------------------
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-
-void* CountedAllocate(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* CountedAllocateAligned(std::size_t size, std::align_val_t alignment) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto align = static_cast<std::size_t>(alignment);
-  if (void* p = std::aligned_alloc(align, (size + align - 1) / align * align)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t size) { return CountedAllocate(size); }
-void* operator new[](std::size_t size) { return CountedAllocate(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new(std::size_t size, std::align_val_t alignment) {
-  return CountedAllocateAligned(size, alignment);
-}
-void* operator new[](std::size_t size, std::align_val_t alignment) {
-  return CountedAllocateAligned(size, alignment);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace sb::policy {
 namespace {
@@ -75,6 +31,13 @@ constexpr std::size_t kPrincipals = 100'000;
 constexpr std::size_t kDittoPolicies = 10'000;
 constexpr std::size_t kFleets = 500;
 constexpr std::size_t kRequestsPerKind = 1 << 14;  // cycled by every benchmark loop
+
+// Sets the `allocs_per_decision` counter: allocations on this thread since `before`, per
+// iteration.
+void ReportAllocations(benchmark::State& state, std::uint64_t before) {
+  state.counters["allocs_per_decision"] = benchmark::Counter(
+      double(bench::ThreadAllocations() - before), benchmark::Counter::kAvgIterations);
+}
 
 // ---- IAM corpus ----------------------------------------------------------------------------
 
@@ -307,14 +270,12 @@ void BM_IamDecide(benchmark::State& state) {
   const auto action = static_cast<IotAction>(state.range(0));
   const auto& cases = corpus.cases[state.range(0)];
   std::size_t i = 0;
-  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
     const IamCase& c = cases[i++ & (kRequestsPerKind - 1)];
     benchmark::DoNotOptimize(corpus.principals[c.principal].Decide(corpus.Request(action, c)));
   }
-  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
-  state.counters["allocs_per_decision"] =
-      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  ReportAllocations(state, before);
   state.SetLabel(std::string(IotActionName(static_cast<IotAction>(state.range(0)))));
 }
 
@@ -332,14 +293,12 @@ void BM_IamDecideFromSession(benchmark::State& state) {
   sessions.reserve(cases.size());
   for (const IamCase& c : cases) sessions.push_back(corpus.principals[c.principal].view());
   std::size_t i = 0;
-  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
     const std::size_t k = i++ & (kRequestsPerKind - 1);
     benchmark::DoNotOptimize(sessions[k].Decide(corpus.Request(action, cases[k])));
   }
-  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
-  state.counters["allocs_per_decision"] =
-      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  ReportAllocations(state, before);
   state.SetLabel(std::string(IotActionName(action)));
 }
 
@@ -360,15 +319,13 @@ void BM_IamDecideActiveSet(benchmark::State& state) {
   }
   std::size_t i = 0;
   const std::size_t n = cases.size();
-  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
     const IamCase& c = cases[i];
     if (++i == n) i = 0;
     benchmark::DoNotOptimize(corpus.principals[c.principal].Decide(corpus.Request(action, c)));
   }
-  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
-  state.counters["allocs_per_decision"] =
-      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  ReportAllocations(state, before);
   state.SetLabel(std::string(IotActionName(static_cast<IotAction>(state.range(0)))));
 }
 
@@ -481,7 +438,7 @@ void BM_DittoUnrestrictedRead(benchmark::State& state) {
   }
   std::size_t i = 0;
   const std::size_t n = cases.size();
-  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
     const DittoCase& c = cases[i];
     if (++i == n) i = 0;
@@ -489,24 +446,20 @@ void BM_DittoUnrestrictedRead(benchmark::State& state) {
         std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
         kReadPermission, DittoCheckMode::kUnrestricted));
   }
-  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
-  state.counters["allocs_per_decision"] =
-      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  ReportAllocations(state, before);
 }
 
 void BM_DittoUnrestrictedWrite(benchmark::State& state) {
   const DittoCorpus& corpus = Ditto();
   std::size_t i = 0;
-  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
     const DittoCase& c = corpus.cases[i++ & (kRequestsPerKind - 1)];
     benchmark::DoNotOptimize(corpus.policies[c.policy].HasPermissions(
         std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
         kWritePermission, DittoCheckMode::kUnrestricted));
   }
-  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
-  state.counters["allocs_per_decision"] =
-      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  ReportAllocations(state, before);
 }
 
 // Live-message fan-out: which subjects may READ this message resource (precomputed list).
@@ -514,7 +467,7 @@ void BM_DittoSubjectsWithRead(benchmark::State& state) {
   const DittoCorpus& corpus = Ditto();
   std::size_t i = 0;
   std::size_t subjects = 0;
-  const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
     const DittoCase& c = corpus.cases[i++ & (kRequestsPerKind - 1)];
     corpus.policies[c.policy].ForEachSubjectWithPermission(
@@ -523,9 +476,7 @@ void BM_DittoSubjectsWithRead(benchmark::State& state) {
           ++subjects;
         });
   }
-  const std::uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
-  state.counters["allocs_per_decision"] =
-      benchmark::Counter(double(allocations), benchmark::Counter::kAvgIterations);
+  ReportAllocations(state, before);
   state.counters["subjects_per_lookup"] =
       benchmark::Counter(double(subjects), benchmark::Counter::kAvgIterations);
 }

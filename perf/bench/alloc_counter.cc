@@ -3,6 +3,12 @@
 #include <cstdlib>
 #include <new>
 
+// The replacements pair malloc with free; GCC cannot see that and warns when it inlines a
+// library's `new` next to our `delete`.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace {
 
 thread_local uint64_t allocations = 0;
@@ -28,9 +34,18 @@ namespace sb::bench {
 uint64_t ThreadAllocations() { return allocations; }
 }  // namespace sb::bench
 
-// The plain, array and aligned forms; the nothrow and sized forms forward to these.
+// Every form is replaced, the nothrow ones too: sanitizer runtimes intercept them, and must
+// never pair their allocation with our free(). The sized deletes forward to free() as well.
 void* operator new(std::size_t size) { return Allocate(size); }
 void* operator new[](std::size_t size) { return Allocate(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  ++allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  ++allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
 void* operator new(std::size_t size, std::align_val_t align) { return AllocateAligned(size, align); }
 void* operator new[](std::size_t size, std::align_val_t align) { return AllocateAligned(size, align); }
 void operator delete(void* p) noexcept { std::free(p); }

@@ -1,15 +1,16 @@
-// Test support: proves "allocates nothing" claims. Linking sb_test_allocation_counter
-// replaces the global operator new/delete of the test binary with versions that count every
-// allocation made on the calling thread (plain, array, nothrow and aligned forms), so other
-// threads (gtest's, a server's) never disturb a measurement.
+// Test support: proves "allocates nothing" claims. Linking sb_test_allocation_counter makes
+// the test binary's global operator new count the calling thread's allocations (the one
+// counting allocator of the project, perf/bench/alloc_counter.h).
 #pragma once
 
 #include <cstddef>
 
+#include "perf/bench/alloc_counter.h"
+
 namespace sb::testing {
 
 // Allocations made on this thread since it started.
-std::size_t AllocationCount();
+inline std::size_t AllocationCount() { return sb::bench::ThreadAllocations(); }
 
 // Allocations made on this thread since the scope was opened.
 class AllocationScope {
