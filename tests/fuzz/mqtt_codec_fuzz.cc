@@ -15,6 +15,7 @@
 #include "net/mqtt/codec.h"
 #include "net/mqtt/topic.h"
 #include "net/mqtt/topic_trie.h"
+#include "tests/support/mqtt_decode.h"
 
 namespace {
 
@@ -26,52 +27,6 @@ void Check(bool condition, const char* what) {
     std::fprintf(stderr, "mqtt_codec_fuzz: %s\n", what);
     std::abort();
   }
-}
-
-DecodeStatus DecodeBody(Version, uint8_t f, std::span<const uint8_t> b, Connect* o) {
-  return DecodeConnect(b, f, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Connack* o) {
-  return DecodeConnack(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Publish* o) {
-  return DecodePublish(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Puback* o) {
-  return DecodePuback(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pubrec* o) {
-  return DecodePubrec(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pubrel* o) {
-  return DecodePubrel(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pubcomp* o) {
-  return DecodePubcomp(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Subscribe* o) {
-  return DecodeSubscribe(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Suback* o) {
-  return DecodeSuback(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Unsubscribe* o) {
-  return DecodeUnsubscribe(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Unsuback* o) {
-  return DecodeUnsuback(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pingreq* o) {
-  return DecodePingreq(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pingresp* o) {
-  return DecodePingresp(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Disconnect* o) {
-  return DecodeDisconnect(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Auth* o) {
-  return DecodeAuth(v, f, b, o);
 }
 
 // Walks every lazily decoded list, so the wire iterators run on what the decoder accepted.

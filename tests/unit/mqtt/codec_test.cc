@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/allocation_counter.h"
+#include "tests/support/mqtt_decode.h"
 
 namespace sb::mqtt {
 namespace {
@@ -60,54 +61,7 @@ std::span<const uint8_t> AsBytes(std::string_view text) {
 
 Bytes ToBytes(std::span<const uint8_t> bytes) { return Bytes(bytes.begin(), bytes.end()); }
 
-// ---------------------------------------------------------------------------------------
-// Uniform decode entry points, so generic helpers can round-trip any packet.
-
-DecodeStatus DecodeBody(Version, uint8_t f, std::span<const uint8_t> b, Connect* o) {
-  return DecodeConnect(b, f, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Connack* o) {
-  return DecodeConnack(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Publish* o) {
-  return DecodePublish(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Puback* o) {
-  return DecodePuback(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pubrec* o) {
-  return DecodePubrec(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pubrel* o) {
-  return DecodePubrel(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pubcomp* o) {
-  return DecodePubcomp(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Subscribe* o) {
-  return DecodeSubscribe(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Suback* o) {
-  return DecodeSuback(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Unsubscribe* o) {
-  return DecodeUnsubscribe(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Unsuback* o) {
-  return DecodeUnsuback(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pingreq* o) {
-  return DecodePingreq(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Pingresp* o) {
-  return DecodePingresp(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Disconnect* o) {
-  return DecodeDisconnect(v, f, b, o);
-}
-DecodeStatus DecodeBody(Version v, uint8_t f, std::span<const uint8_t> b, Auth* o) {
-  return DecodeAuth(v, f, b, o);
-}
+// Uniform decode entry points (DecodeBody) come from tests/support/mqtt_decode.h.
 
 template <class P>
 constexpr PacketType kTypeOf = P::kPacketType;
