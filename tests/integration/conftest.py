@@ -86,8 +86,9 @@ def server():
     assert s.stop() == 0, "server exited uncleanly:\n" + "".join(s.log[-50:])
 
 
-@pytest.fixture
-def make_server():
+def _servers():
+    """Yields make(*flags, **options) -> Server; stops every server made when resumed and fails
+    if one exited uncleanly."""
     started = []
 
     def make(*args, **kwargs):
@@ -102,6 +103,11 @@ def make_server():
         if code != 0:
             failures.append(f"exit code {code}:\n" + "".join(s.log[-50:]))
     assert not failures, "server exited uncleanly:\n" + "\n".join(failures)
+
+
+@pytest.fixture
+def make_server():
+    yield from _servers()
 
 
 @pytest.fixture
@@ -141,17 +147,4 @@ def make_server_on_data():
 def make_module_server():
     """Like make_server, but the servers live for the whole test module (for tests that share
     one server and keep out of each other's way with unique names)."""
-    started = []
-
-    def make(*args, **kwargs):
-        s = Server(*args, **kwargs)
-        started.append(s)
-        return s
-
-    yield make
-    failures = []
-    for s in started:
-        code = s.stop()
-        if code != 0:
-            failures.append(f"exit code {code}:\n" + "".join(s.log[-50:]))
-    assert not failures, "server exited uncleanly:\n" + "\n".join(failures)
+    yield from _servers()

@@ -853,3 +853,13 @@ def metrics_as(port, auth):
         pairs = dict(item.split("=", 1) for item in labels.rstrip("}").split(",")) if labels else {}
         out[(name, frozenset((k, v.strip('"')) for k, v in pairs.items()))] = float(value)
     return out
+
+
+def refused(port):
+    """True when nothing accepts TCP connections on 127.0.0.1:`port`."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+    except OSError:
+        return True
+    s.close()
+    return False

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from helpers import (DirectInBackground, RawHttp, direct, direct_path, raw_device, wait_until)
+from helpers import (DirectInBackground, RawHttp, direct, direct_path, raw_device, refused, wait_until)
 
 
 
@@ -180,19 +180,9 @@ def test_confirmation_that_finishes_within_the_grace_period(make_server):
     pub = dev.expect_publish()
     server.terminate()
     # Draining: new connections are refused, the pending exchange may still finish.
-    assert wait_until(lambda: server.proc.poll() is not None or _refused(server.http_port), timeout=5)
+    assert wait_until(lambda: server.proc.poll() is not None or refused(server.http_port), timeout=5)
     dev.puback(pub.packet_id)
     status, body = pending.get(timeout=15)
     assert status == 200, body
     dev.expect_disconnect(0x8B)
     assert server.wait() == 0
-
-
-def _refused(port):
-    import socket
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=1)
-    except OSError:
-        return True
-    s.close()
-    return False

@@ -10,16 +10,7 @@ import pytest
 
 from helpers import (DirectInBackground, RawHttp, RawMqtt, connect_packet,
                      direct, direct_path, http_request, metric_by_shard, metric_sum, metrics, raw_device,
-                     wait_until)
-
-
-def refused(port):
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=1)
-    except OSError:
-        return True
-    s.close()
-    return False
+                     refused, wait_until)
 
 
 # ---------------------------------------------------------------------------------------------
