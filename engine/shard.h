@@ -190,15 +190,17 @@ class Shard {
   const control::Principal* PrincipalOf(Session* s);
   // Caches `principal` (of the current snapshot) and what decisions need of it in `s`.
   void BindPrincipal(Session* s, const control::Principal* principal);
-  // IAM decision for `principal` on "<type>/<name>" (admin: always; none: never).
-  bool Allowed(const control::Principal* principal, policy::IotAction action, std::string_view type,
-               std::string_view name, std::string_view client_id, std::string_view thing_name,
+  // IAM decision for `principal` on the resource `name` of the action's type ("client/<name>",
+  // "topic/<name>", "topicfilter/<name>": policy::IotActionResourcePrefix) (admin: always;
+  // none: never).
+  bool Allowed(const control::Principal* principal, policy::IotAction action, std::string_view name,
+               std::string_view client_id, std::string_view thing_name,
                std::optional<std::string_view> topic = std::nullopt);
   // The same for a connected device, from what its session caches of its principal.
-  bool SessionAllowed(Session* s, policy::IotAction action, std::string_view type, std::string_view name);
+  bool SessionAllowed(Session* s, policy::IotAction action, std::string_view name);
   // The IAM decision itself; counts denials.
-  bool IamAllowed(const policy::IamPoliciesView& iam, policy::IotAction action, std::string_view type,
-                  std::string_view name, std::string_view client_id, std::string_view thing_name,
+  bool IamAllowed(const policy::IamPoliciesView& iam, policy::IotAction action, std::string_view name,
+                  std::string_view client_id, std::string_view thing_name,
                   std::optional<std::string_view> topic);
   std::string_view ThingNameFor(std::string_view client_id) const;
   Connection* AwaitingConnection(uint64_t token, Connection::Awaiting what);

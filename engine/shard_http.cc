@@ -285,7 +285,7 @@ void Shard::HandleDirectMessage(Connection* c, const control::Principal* princip
     RespondDirect(c, error.status, error.reason, error.message);
     return;
   }
-  if (!Allowed(principal, policy::IotAction::kSendDirectMessage, "client", request->client_id, {}, {}, request->topic)) {
+  if (!Allowed(principal, policy::IotAction::kSendDirectMessage, request->client_id, {}, {}, request->topic)) {
     DirectRequest::Free(request);
     RespondDirect(c, 403, "SENDER_NOT_AUTHORIZED", "The sender is not allowed iot:SendDirectMessage for this client and topic.");
     return;

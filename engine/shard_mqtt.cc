@@ -202,7 +202,7 @@ void Shard::HandleConnect(Connection* c, const mqtt::Connect& connect, const con
   if (!mqtt::ValidateClientId(client_id, limits.max_client_id_bytes).ok()) {
     return RefuseConnect(c, connect, ReasonCode::kClientIdentifierNotValid, "client ID too long or not UTF-8");
   }
-  if (!Allowed(principal, policy::IotAction::kConnect, "client", client_id, client_id, ThingNameFor(client_id))) {
+  if (!Allowed(principal, policy::IotAction::kConnect, client_id, client_id, ThingNameFor(client_id))) {
     return RefuseConnect(c, connect, ReasonCode::kNotAuthorized, "iot:Connect denied");
   }
 
@@ -422,7 +422,7 @@ void Shard::HandlePublish(Connection* c, uint8_t flags, std::span<const uint8_t>
     return ProtocolError(c, 0x99, "payload is not UTF-8 as its format indicator says");
   }
 
-  if (!SessionAllowed(s, policy::IotAction::kPublish, "topic", topic)) {
+  if (!SessionAllowed(s, policy::IotAction::kPublish, topic)) {
     // MQTT 5 says so in the PUBACK; 3.1.1 has no way to refuse a PUBLISH, so the message is
     // dropped (QoS 1 is still acknowledged, as AWS IoT's MQTT 3.1.1 behaviour allows) and
     // counted, and the device stays connected.
@@ -495,7 +495,7 @@ void Shard::DeliverRouted(RoutedMessage* message) {
   });
   for (Session* s : targets) {
     // iot:Receive is checked on every delivery, so a Deny stops an existing subscription.
-    if (!SessionAllowed(s, policy::IotAction::kReceive, "topic", message->topic())) continue;
+    if (!SessionAllowed(s, policy::IotAction::kReceive, message->topic())) continue;
     DeliverToSession(s, message, std::min(message->qos(), s->delivery_qos));
   }
   targets.swap(delivery_targets_);  // keep the capacity for the next delivery
@@ -640,7 +640,7 @@ void Shard::HandleSubscribe(Connection* c, uint8_t flags, std::span<const uint8_
       reason_scratch_.push_back(ReasonCode::kTopicFilterInvalid);
       continue;
     }
-    if (!SessionAllowed(s, policy::IotAction::kSubscribe, "topicfilter", sub.filter)) {
+    if (!SessionAllowed(s, policy::IotAction::kSubscribe, sub.filter)) {
       reason_scratch_.push_back(ReasonCode::kNotAuthorized);  // 3.1.1 writes it as 0x80
       continue;
     }
@@ -720,7 +720,7 @@ void Shard::DeliverDirect(DirectRequest* request) {
   Session* s = it->second;
   Connection* c = s->connection;
   if (draining_) return answer(DirectOutcome::kShuttingDown);
-  if (!SessionAllowed(s, policy::IotAction::kReceive, "topic", request->topic)) {
+  if (!SessionAllowed(s, policy::IotAction::kReceive, request->topic)) {
     return answer(DirectOutcome::kReceiverNotAuthorized);
   }
   if (!s->outbound_rate.Take(now_ms_)) return answer(DirectOutcome::kDeviceRateLimited);

@@ -163,26 +163,25 @@ const control::Principal* Shard::PrincipalOf(Session* s) {
   return static_cast<const control::Principal*>(s->principal);
 }
 
-bool Shard::SessionAllowed(Session* s, policy::IotAction action, std::string_view type, std::string_view name) {
+bool Shard::SessionAllowed(Session* s, policy::IotAction action, std::string_view name) {
   if (!PrincipalOf(s)) return false;
   if (s->principal_admin) return true;
-  return IamAllowed(s->iam, action, type, name, s->client_id, s->is_thing ? std::string_view(s->client_id) : "",
+  return IamAllowed(s->iam, action, name, s->client_id, s->is_thing ? std::string_view(s->client_id) : "",
                     std::nullopt);
 }
 
-bool Shard::Allowed(const control::Principal* principal, policy::IotAction action, std::string_view type,
-                    std::string_view name, std::string_view client_id, std::string_view thing_name,
+bool Shard::Allowed(const control::Principal* principal, policy::IotAction action, std::string_view name,
+                    std::string_view client_id, std::string_view thing_name,
                     std::optional<std::string_view> topic) {
   if (!principal) return false;
   if (principal->admin) return true;
-  return IamAllowed(principal->iam.view(), action, type, name, client_id, thing_name, topic);
+  return IamAllowed(principal->iam.view(), action, name, client_id, thing_name, topic);
 }
 
-bool Shard::IamAllowed(const policy::IamPoliciesView& iam, policy::IotAction action, std::string_view type,
-                       std::string_view name, std::string_view client_id, std::string_view thing_name,
+bool Shard::IamAllowed(const policy::IamPoliciesView& iam, policy::IotAction action, std::string_view name,
+                       std::string_view client_id, std::string_view thing_name,
                        std::optional<std::string_view> topic) {
-  resource_scratch_.assign(type);
-  resource_scratch_.push_back('/');
+  resource_scratch_.assign(policy::IotActionResourcePrefix(action));
   resource_scratch_.append(name);
   policy::IamRequest request;
   request.action = action;
