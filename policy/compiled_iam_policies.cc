@@ -799,24 +799,26 @@ Decision IamPoliciesView::Decide(const IamRequest& request) const noexcept {
   // may ask anything) consults every document.
   const bool typed =
       internal::StartsWith(request.resource, IotActionResourcePrefix(request.action));
-  // One pass, each document read once: an explicit Deny in any document ends the decision at
-  // once (it beats every Allow); an Allow is remembered, and later documents are then only
-  // asked about Deny.
+  const auto may_match = [typed, action](std::uintptr_t tagged, std::size_t effect) {
+    return !typed || TaggedFor(tagged, action, effect);
+  };
   // The first two lines (header, start of the tries) of the later inline documents are
   // requested now, so their misses overlap the walk of the first one (measured: 2-5 %
   // fewer ns per cold decision; fetching whole documents gained nothing).
   for (std::size_t i = 1; i < kInlineDocuments && inline_[i] != 0; ++i) {
-    if (!typed || TaggedFor(inline_[i], action, kDeny) || TaggedFor(inline_[i], action, kAllow)) {
+    if (may_match(inline_[i], kDeny) || may_match(inline_[i], kAllow)) {
       const std::byte* block = Untag(inline_[i]);
       __builtin_prefetch(block);
       __builtin_prefetch(block + kLineBytes);
     }
   }
+  // One pass, each document read once: an explicit Deny in any document ends the decision at
+  // once (it beats every Allow); an Allow is remembered, and later documents are then only
+  // asked about Deny.
   Decision decision = Decision::kDefaultDeny;
   const bool denied = VisitDocuments(inline_, spilled_, [&](std::uintptr_t tagged) {
-    const bool deny = !typed || TaggedFor(tagged, action, kDeny);
-    const bool allow =
-        decision != Decision::kAllow && (!typed || TaggedFor(tagged, action, kAllow));
+    const bool deny = may_match(tagged, kDeny);
+    const bool allow = decision != Decision::kAllow && may_match(tagged, kAllow);
     if (!deny && !allow) return false;
     const Decision said = DecideBlock(Untag(tagged), action, request, deny, allow);
     if (said == Decision::kAllow) decision = Decision::kAllow;
