@@ -122,21 +122,22 @@ const Header* HeaderOf(const std::byte* block) noexcept {
 // Block memory: one cache line holding the reference count, then the block (64-byte
 // aligned). Counting references (control plane, snapshot release) therefore never writes a
 // line that decisions read, and the block spans as few lines as its size allows.
-constexpr std::size_t kLineBytes = 64;
+using internal::kCacheLineBytes;
 struct BlockPrefix {
   std::atomic<std::uint32_t> references;
 };
-static_assert(sizeof(BlockPrefix) <= kLineBytes);
+static_assert(sizeof(BlockPrefix) <= kCacheLineBytes);
 
 // A block of `bytes` with one reference, uninitialised.
 std::byte* AllocateBlock(std::size_t bytes) {
-  void* memory = ::operator new(kLineBytes + bytes, std::align_val_t{kLineBytes});
+  void* memory = ::operator new(kCacheLineBytes + bytes, std::align_val_t{kCacheLineBytes});
   new (memory) BlockPrefix{1};
-  return static_cast<std::byte*>(memory) + kLineBytes;
+  return static_cast<std::byte*>(memory) + kCacheLineBytes;
 }
 
 BlockPrefix* PrefixOf(const std::byte* block) noexcept {
-  return std::launder(reinterpret_cast<BlockPrefix*>(const_cast<std::byte*>(block) - kLineBytes));
+  return std::launder(
+      reinterpret_cast<BlockPrefix*>(const_cast<std::byte*>(block) - kCacheLineBytes));
 }
 
 void RetainBlock(const std::byte* block) noexcept {
@@ -149,7 +150,7 @@ void ReleaseBlock(const std::byte* block) noexcept {
   // acq_rel: every holder's reads happen-before the delete by the last one.
   if (prefix->references.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     prefix->~BlockPrefix();
-    ::operator delete(prefix, std::align_val_t{kLineBytes});
+    ::operator delete(prefix, std::align_val_t{kCacheLineBytes});
   }
 }
 
@@ -647,7 +648,7 @@ CompiledIamDocument& CompiledIamDocument::operator=(CompiledIamDocument&& other)
 CompiledIamDocument::~CompiledIamDocument() { ReleaseBlock(block_); }
 
 std::size_t CompiledIamDocument::MemoryBytes() const noexcept {
-  return block_ == nullptr ? 0 : kLineBytes + HeaderOf(block_)->total_bytes;
+  return block_ == nullptr ? 0 : kCacheLineBytes + HeaderOf(block_)->total_bytes;
 }
 
 Decision CompiledIamDocument::Decide(const IamRequest& request) const noexcept {
@@ -809,7 +810,7 @@ Decision IamPoliciesView::Decide(const IamRequest& request) const noexcept {
     if (may_match(inline_[i], kDeny) || may_match(inline_[i], kAllow)) {
       const std::byte* block = Untag(inline_[i]);
       __builtin_prefetch(block);
-      __builtin_prefetch(block + kLineBytes);
+      __builtin_prefetch(block + kCacheLineBytes);
     }
   }
   // One pass, each document read once: an explicit Deny in any document ends the decision at
@@ -839,7 +840,7 @@ std::size_t CompiledIamPolicies::document_count() const noexcept {
 std::size_t CompiledIamPolicies::MemoryBytes() const noexcept {
   std::size_t bytes = 0;
   AnyDocument([&bytes](TaggedBlock tagged) {
-    bytes += kLineBytes + HeaderOf(Untag(tagged))->total_bytes;
+    bytes += kCacheLineBytes + HeaderOf(Untag(tagged))->total_bytes;
     return false;
   });
   return bytes;

@@ -11,6 +11,8 @@
 
 namespace sb::policy::internal {
 
+inline constexpr std::size_t kCacheLineBytes = 64;
+
 class BlockLayout {
  public:
   // Reserves room for `count` objects of T (trivially copyable) and returns its offset.
