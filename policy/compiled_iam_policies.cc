@@ -803,14 +803,18 @@ Decision IamPoliciesView::Decide(const IamRequest& request) const noexcept {
   const auto may_match = [typed, action](std::uintptr_t tagged, std::size_t effect) {
     return !typed || TaggedFor(tagged, action, effect);
   };
-  // The first two lines (header, start of the tries) of the later inline documents are
-  // requested now, so their misses overlap the walk of the first one (measured: 2-5 %
-  // fewer ns per cold decision; fetching whole documents gained nothing).
-  for (std::size_t i = 1; i < kInlineDocuments && inline_[i] != 0; ++i) {
+  // The first kPrefetchLines lines of every inline document that may match are requested
+  // now, so their misses overlap instead of following the walk one line at a time (paired
+  // runs: 15-25 % fewer ns when the documents are cold, none lost when they are cached;
+  // ten lines, most of a ~540 B document, gained no more and cost 5 % cached). A prefetch
+  // past a block's end is harmless: it never faults.
+  constexpr std::size_t kPrefetchLines = 6;
+  for (std::size_t i = 0; i < kInlineDocuments && inline_[i] != 0; ++i) {
     if (may_match(inline_[i], kDeny) || may_match(inline_[i], kAllow)) {
       const std::byte* block = Untag(inline_[i]);
-      __builtin_prefetch(block);
-      __builtin_prefetch(block + kCacheLineBytes);
+      for (std::size_t line = 0; line < kPrefetchLines; ++line) {
+        __builtin_prefetch(block + line * kCacheLineBytes);
+      }
     }
   }
   // One pass, each document read once: an explicit Deny in any document ends the decision at
