@@ -9,6 +9,7 @@
 // and read the `_median` rows for the p50 ns per decision.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -481,12 +482,38 @@ void BM_DittoSubjectsWithRead(benchmark::State& state) {
       benchmark::Counter(double(subjects), benchmark::Counter::kAvgIterations);
 }
 
+// ---- The machine's floor -------------------------------------------------------------------
+
+// One dependent load from a working set of range(0) MiB, read in a random cyclic order of
+// cache lines (a pointer chase, so no two loads overlap). The rows put the decision figures
+// in context in the same run: a decision whose data is not cached cannot cost less than one
+// such load, and the corpora above (IAM ~10 MiB, Ditto ~12 MiB) are larger than what this
+// machine keeps cached for one core.
+void BM_DependentLoad(benchmark::State& state) {
+  struct alignas(64) Line {
+    const Line* next;
+  };
+  const std::size_t lines = (std::size_t(state.range(0)) << 20) / sizeof(Line);
+  std::vector<Line> memory(lines);
+  std::vector<std::size_t> order(lines);
+  for (std::size_t i = 0; i < lines; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
+  for (std::size_t i = 0; i < lines; ++i) memory[order[i]].next = &memory[order[(i + 1) % lines]];
+  const Line* at = &memory[order[0]];
+  for (std::size_t i = 0; i < lines; ++i) at = at->next;  // warm up: fault in, fill caches
+  for (auto _ : state) {
+    at = at->next;
+    benchmark::DoNotOptimize(at);
+  }
+}
+
 BENCHMARK(BM_IamDecide)->DenseRange(0, kIotActionCount - 1);
 BENCHMARK(BM_IamDecideFromSession)->DenseRange(0, kIotActionCount - 1);
 BENCHMARK(BM_IamDecideActiveSet)->ArgsProduct({{0, 1, 2, 3, 4}, {64, 10'000}});
 BENCHMARK(BM_DittoUnrestrictedRead)->Arg(64)->Arg(kDittoPolicies);
 BENCHMARK(BM_DittoUnrestrictedWrite);
 BENCHMARK(BM_DittoSubjectsWithRead);
+BENCHMARK(BM_DependentLoad)->Arg(1)->Arg(16)->Arg(64);
 
 }  // namespace
 }  // namespace sb::policy
