@@ -493,14 +493,7 @@ void Shard::DeliverRouted(RoutedMessage* message) {
       s->delivery_qos = std::max(s->delivery_qos, sub.qos);
     }
   });
-  for (size_t i = 0; i < targets.size(); ++i) {
-    Session* s = targets[i];
-    // The next session's policy documents start loading now, so the cache misses of
-    // consecutive Receive decisions overlap (policy_benchmark BM_IamFanOutReceive vs
-    // BM_IamDecideFromSession/2). A view from an older snapshot is refreshed, not used.
-    if (i + 1 < targets.size() && targets[i + 1]->principal_version == snapshot_->version()) {
-      targets[i + 1]->iam.Prefetch(policy::IotAction::kReceive);
-    }
+  for (Session* s : targets) {
     // iot:Receive is checked on every delivery, so a Deny stops an existing subscription.
     if (!SessionAllowed(s, policy::IotAction::kReceive, message->topic())) continue;
     DeliverToSession(s, message, std::min(message->qos(), s->delivery_qos));

@@ -286,19 +286,13 @@ void BM_IamDecide(benchmark::State& state) {
 // principals drawn uniformly from 100,000 as BM_IamDecide; each carries a copy of its
 // principal's view (IamPoliciesView, 32 bytes) in a sequentially read array, standing in for
 // the session.
-std::vector<IamPoliciesView> SessionViews(const IamCorpus& corpus, IotAction action) {
-  std::vector<IamPoliciesView> sessions;
-  for (const IamCase& c : corpus.cases[static_cast<std::size_t>(action)]) {
-    sessions.push_back(corpus.principals[c.principal].view());
-  }
-  return sessions;
-}
-
 void BM_IamDecideFromSession(benchmark::State& state) {
   const IamCorpus& corpus = Iam();
   const auto action = static_cast<IotAction>(state.range(0));
   const auto& cases = corpus.cases[state.range(0)];
-  const std::vector<IamPoliciesView> sessions = SessionViews(corpus, action);
+  std::vector<IamPoliciesView> sessions;
+  sessions.reserve(cases.size());
+  for (const IamCase& c : cases) sessions.push_back(corpus.principals[c.principal].view());
   std::size_t i = 0;
   const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
@@ -307,24 +301,6 @@ void BM_IamDecideFromSession(benchmark::State& state) {
   }
   ReportAllocations(state, before);
   state.SetLabel(std::string(IotActionName(action)));
-}
-
-// Fan-out (Shard::DeliverRouted): one delivery decides iot:Receive for many sessions in a
-// row, and asks for the next session's documents (IamPoliciesView::Prefetch) before deciding
-// the current one, so consecutive decisions' misses overlap. Same sessions and requests as
-// BM_IamDecideFromSession/2, which decides them one at a time without looking ahead.
-void BM_IamFanOutReceive(benchmark::State& state) {
-  const IamCorpus& corpus = Iam();
-  const auto& cases = corpus.cases[static_cast<std::size_t>(IotAction::kReceive)];
-  const std::vector<IamPoliciesView> sessions = SessionViews(corpus, IotAction::kReceive);
-  std::size_t i = 0;
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) {
-    const std::size_t k = i++ & (kRequestsPerKind - 1);
-    sessions[(k + 1) & (kRequestsPerKind - 1)].Prefetch(IotAction::kReceive);
-    benchmark::DoNotOptimize(sessions[k].Decide(corpus.Request(IotAction::kReceive, cases[k])));
-  }
-  ReportAllocations(state, before);
 }
 
 // Requests restricted to a working set of range(1) principals (the devices active on a
@@ -511,7 +487,7 @@ void BM_DittoSubjectsWithRead(benchmark::State& state) {
 // One dependent load from a working set of range(0) MiB, read in a random cyclic order of
 // cache lines (a pointer chase, so no two loads overlap). The rows put the decision figures
 // in context in the same run: a decision whose data is not cached cannot cost less than one
-// such load, and the corpora above (IAM ~10 MiB, Ditto ~12 MiB) are larger than what this
+// such load, and the corpora above (IAM 8 MiB, Ditto 12 MiB) are larger than what this
 // machine keeps cached for one core.
 void BM_DependentLoad(benchmark::State& state) {
   struct alignas(64) Line {
@@ -533,7 +509,6 @@ void BM_DependentLoad(benchmark::State& state) {
 
 BENCHMARK(BM_IamDecide)->DenseRange(0, kIotActionCount - 1);
 BENCHMARK(BM_IamDecideFromSession)->DenseRange(0, kIotActionCount - 1);
-BENCHMARK(BM_IamFanOutReceive);
 BENCHMARK(BM_IamDecideActiveSet)->ArgsProduct({{0, 1, 2, 3, 4}, {64, 10'000}});
 BENCHMARK(BM_DittoUnrestrictedRead)->Arg(64)->Arg(kDittoPolicies);
 BENCHMARK(BM_DittoUnrestrictedWrite);
