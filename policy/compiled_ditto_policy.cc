@@ -440,22 +440,12 @@ bool CompiledDittoPolicy::Evaluate(const internal::DittoPath& path, const std::u
   return true;
 }
 
-void CompiledDittoPolicy::PrefetchBlock() const noexcept {
-  const auto* bytes = reinterpret_cast<const char*>(block_.get());
-  const std::size_t end = std::min(block_bytes_, kPrefetchBytes);
-  if (end == 0) return;
-  for (std::size_t offset = 0; offset < end; offset += internal::kCacheLineBytes) {
-    __builtin_prefetch(bytes + offset);
-  }
-  __builtin_prefetch(bytes + end - 1);  // the block need not start on a line
-}
-
 bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subjects,
                                          std::string_view resource,
                                          DittoPermissionSet permissions,
                                          DittoCheckMode mode) const noexcept {
   constexpr DittoPermissionSet kKnown = kReadPermission | kWritePermission;
-  PrefetchBlock();
+  internal::PrefetchLines(block_.get(), std::min(block_bytes_, kPrefetchBytes));
   if (permissions == 0 || (permissions & ~kKnown) != 0) return false;
   const std::optional<DittoResourceKey> key = ParseDittoResourceKey(resource);
   if (!key) return false;
@@ -482,7 +472,7 @@ bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subje
 
 DittoSubjectRange CompiledDittoPolicy::SubjectsWithPermission(
     std::string_view resource, DittoPermission permission) const noexcept {
-  PrefetchBlock();
+  internal::PrefetchLines(block_.get(), std::min(block_bytes_, kPrefetchBytes));
   DittoSubjectRange range;
   const std::optional<DittoResourceKey> key = ParseDittoResourceKey(resource);
   if (static_cast<std::size_t>(permission) >= kDittoPermissionCount || !key ||

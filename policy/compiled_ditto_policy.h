@@ -178,7 +178,6 @@ class CompiledDittoPolicy {
   // kPrefetchBytes up front turns the chain into parallel fetches: ~1.6x faster cold in
   // paired runs, no change warm.
   static constexpr std::size_t kPrefetchBytes = 2048;
-  void PrefetchBlock() const noexcept;
 
   // FindSubject without std::optional (a two-field return costs a store-forwarding stall on
   // every check); kNoSubject when unknown.

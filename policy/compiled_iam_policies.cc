@@ -792,24 +792,6 @@ Decision CompiledIamPolicies::Decide(const IamRequest& request) const noexcept {
   return view().Decide(request);
 }
 
-void IamPoliciesView::PrefetchDocuments(IotAction action, bool typed) const noexcept {
-  // The first kPrefetchLines lines of every inline document that may match are requested,
-  // so their misses overlap instead of following the walk one line at a time (paired runs:
-  // 15-25 % fewer ns per decision when the documents are cold, none lost when they are
-  // cached; ten lines, most of a ~540 B document, gained no more and cost 5 % cached). A
-  // prefetch past a block's end is harmless: it never faults.
-  constexpr std::size_t kPrefetchLines = 6;
-  const auto index = static_cast<std::size_t>(action);
-  for (std::size_t i = 0; i < kInlineDocuments && inline_[i] != 0; ++i) {
-    if (!typed || TaggedFor(inline_[i], index, kDeny) || TaggedFor(inline_[i], index, kAllow)) {
-      const std::byte* block = Untag(inline_[i]);
-      for (std::size_t line = 0; line < kPrefetchLines; ++line) {
-        __builtin_prefetch(block + line * kCacheLineBytes);
-      }
-    }
-  }
-}
-
 Decision IamPoliciesView::Decide(const IamRequest& request) const noexcept {
   if (inline_[0] == 0 || !Decidable(request)) return Decision::kDefaultDeny;
   const auto action = static_cast<std::size_t>(request.action);
@@ -821,7 +803,16 @@ Decision IamPoliciesView::Decide(const IamRequest& request) const noexcept {
   const auto may_match = [typed, action](std::uintptr_t tagged, std::size_t effect) {
     return !typed || TaggedFor(tagged, action, effect);
   };
-  PrefetchDocuments(request.action, typed);
+  // The first six lines of every inline document that may match are requested now, so
+  // their misses overlap instead of following the walk one line at a time (paired runs:
+  // 15-25 % fewer ns per decision when the documents are cold, none lost when they are
+  // cached; ten lines, most of a ~540 B document, gained no more and cost 5 % cached).
+  for (const std::uintptr_t tagged : inline_) {
+    if (tagged == 0) break;
+    if (may_match(tagged, kDeny) || may_match(tagged, kAllow)) {
+      internal::PrefetchLines(Untag(tagged), 6 * kCacheLineBytes);
+    }
+  }
   // One pass, each document read once: an explicit Deny in any document ends the decision at
   // once (it beats every Allow); an Allow is remembered, and later documents are then only
   // asked about Deny.

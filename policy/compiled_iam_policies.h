@@ -128,16 +128,8 @@ class IamPoliciesView {
     return Decide(request) == Decision::kAllow;
   }
 
-  // Starts fetching the documents a Decide() on `action` (with a resource of the action's
-  // own type) will read, without waiting for them. A caller deciding for many sessions in a
-  // row (fan-out) calls it for the next session before deciding the current one, so the
-  // cache misses of consecutive decisions overlap. No effect on any decision.
-  void Prefetch(IotAction action) const noexcept { PrefetchDocuments(action, true); }
-
  private:
   friend class CompiledIamPolicies;
-
-  void PrefetchDocuments(IotAction action, bool typed) const noexcept;
 
   std::uintptr_t inline_[kInlineDocuments] = {};  // see CompiledIamPolicies::TaggedBlock
   const std::uintptr_t* spilled_ = nullptr;       // [0]: how many more; then documents 3..
