@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -16,13 +17,15 @@ inline constexpr std::size_t kCacheLineBytes = 64;
 // Asks for the lines of [start, start + bytes) without waiting for them. Always inlined:
 // GCC proves that a function doing nothing but prefetch has no side effects and deletes
 // the calls to it (it did so to IamPoliciesView::Decide's). Prefetching never faults, so
-// the range may run past the end of an object.
+// the range may run past the end of an object; the addresses are computed as integers, as
+// pointer arithmetic past an object's end would be undefined.
 [[gnu::always_inline]] inline void PrefetchLines(const void* start, std::size_t bytes) noexcept {
-  const auto* first = static_cast<const char*>(start);
+  const auto first = reinterpret_cast<std::uintptr_t>(start);
   for (std::size_t offset = 0; offset < bytes; offset += kCacheLineBytes) {
-    __builtin_prefetch(first + offset);
+    __builtin_prefetch(reinterpret_cast<const void*>(first + offset));
   }
-  if (bytes != 0) __builtin_prefetch(first + bytes - 1);  // `start` need not begin a line
+  // `start` need not begin a line, so the last byte's line may be one more.
+  if (bytes != 0) __builtin_prefetch(reinterpret_cast<const void*>(first + bytes - 1));
 }
 
 class BlockLayout {
