@@ -173,10 +173,10 @@ class CompiledDittoPolicy {
   static_assert(internal::DittoPath::kMaxNodes == kMaxPathSegments + 1);
 
   // A check on a policy that is not cached is a chain of dependent misses (subject slot,
-  // subject, class bits, each trie level and its bits); at 100-200 ns per miss the chain is
-  // the cost. Blocks are small (~1.2 KB in the benchmark corpus), so requesting their first
-  // kPrefetchBytes up front turns the chain into parallel fetches: ~1.6x faster cold in
-  // paired runs, no change warm.
+  // subject, class bits, each trie level and its bits); at 130-200 ns per miss
+  // (policy_benchmark BM_DependentLoad) the chain is the cost. Blocks are small (~1.2 KiB in
+  // the benchmark corpus), so requesting their first kPrefetchBytes up front turns the chain
+  // into overlapping fetches: about half the ns cold in paired runs, no change warm.
   static constexpr std::size_t kPrefetchBytes = 2048;
 
   // FindSubject without std::optional (a two-field return costs a store-forwarding stall on
