@@ -174,10 +174,11 @@ class CompiledDittoPolicy {
 
   // A check on a policy that is not cached is a chain of dependent misses (subject slot,
   // subject, class bits, each trie level and its bits); at 130-200 ns per miss
-  // (policy_benchmark BM_DependentLoad) the chain is the cost. Blocks are small (~1.2 KiB in
-  // the benchmark corpus), so requesting their first kPrefetchBytes up front turns the chain
-  // into overlapping fetches: about half the ns cold in paired runs, no change warm.
-  static constexpr std::size_t kPrefetchBytes = 2048;
+  // (policy_benchmark BM_DependentLoad) the chain is the cost. Requesting the start of the
+  // block up front makes the fetches overlap (perf/ab_microbench against the build without
+  // it: 0.61-0.85x the ns cold, 1.02-1.03x cached). 1 and 2 KiB, most or all of a typical
+  // block, were no faster cold and cost 5-8 % cached.
+  static constexpr std::size_t kPrefetchBytes = 512;
 
   // FindSubject without std::optional (a two-field return costs a store-forwarding stall on
   // every check); kNoSubject when unknown.
