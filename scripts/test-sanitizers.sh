@@ -13,4 +13,4 @@ CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo 
 cmake --build build-asan -j"$(nproc)" --target switchboard
 cd tests/integration
 SWITCHBOARD_BIN=$PWD/../../build-asan/switchboard ASAN_OPTIONS=detect_leaks=1 \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(ls test_*.py | grep -v -e bench_honesty -e sbctl)
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(ls test_*.py | grep -v -e bench_honesty -e sbctl -e perf_tools)
