@@ -6,13 +6,18 @@
 // Global operator new is the project's counting one (perf/bench/alloc_counter.h); every
 // benchmark reports `allocs_per_decision` (must be 0: decisions are allocation-free). Run with
 //   perf/policy_benchmark --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-// and read the `_median` rows for the p50 ns per decision. `BM_DependentLoad` rows give the
-// machine's cost of one load that misses every cache, measured in the same run: a decision
-// whose data is not cached cannot cost less, and the rows that draw requests uniformly from
-// the whole corpus (BM_IamDecide, BM_DittoUnrestrictedRead/10000, ...) mostly miss.
+// and read the `_median` rows: the mean ns per decision over a loop of decisions (they may
+// overlap, as they do in a server busy with other work) and the `p50_ns` / `p99_ns` counters
+// of decisions timed one at a time (the TSC's resolution here is ~10 ns). `BM_DependentLoad`
+// rows give the machine's cost of one load that misses every cache, measured in the same
+// run: a decision whose data is not cached cannot cost less, and the rows that draw requests
+// uniformly from the whole corpus (BM_IamDecide, BM_DittoUnrestrictedRead/10000, ...) mostly
+// miss.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +25,10 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include "perf/bench/alloc_counter.h"
 #include "policy/compiled_ditto_policy.h"
@@ -41,6 +50,77 @@ constexpr std::size_t kRequestsPerKind = 1 << 14;  // cycled by every benchmark 
 void ReportAllocations(benchmark::State& state, std::uint64_t before) {
   state.counters["allocs_per_decision"] = benchmark::Counter(
       double(bench::ThreadAllocations() - before), benchmark::Counter::kAvgIterations);
+}
+
+#if defined(__x86_64__)
+// Fenced TSC reads: everything before TscStart has finished and nothing after it has begun;
+// TscStop waits for everything before it.
+inline std::uint64_t TscStart() noexcept {
+  _mm_lfence();
+  const std::uint64_t ticks = __rdtsc();
+  _mm_lfence();
+  return ticks;
+}
+
+inline std::uint64_t TscStop() noexcept {
+  unsigned processor;
+  const std::uint64_t ticks = __rdtscp(&processor);
+  _mm_lfence();
+  return ticks;
+}
+
+std::uint64_t Percentile(std::vector<std::uint64_t>& ticks, double fraction) {
+  const auto at = ticks.begin() + std::ptrdiff_t(fraction * double(ticks.size() - 1));
+  std::nth_element(ticks.begin(), at, ticks.end());
+  return *at;
+}
+
+struct TscCalibration {
+  double ns_per_tick;            // the TSC's rate is constant on every x86-64 this targets
+  std::uint64_t overhead_ticks;  // median cost of an empty fenced interval
+};
+
+const TscCalibration& Tsc() {
+  static const TscCalibration calibration = [] {
+    const auto wall_start = std::chrono::steady_clock::now();
+    const std::uint64_t tsc_start = TscStart();
+    while (std::chrono::steady_clock::now() - wall_start < std::chrono::milliseconds(50)) {
+    }
+    const std::uint64_t tsc_ticks = TscStart() - tsc_start;
+    const double wall_ns = std::chrono::duration<double, std::nano>(
+                               std::chrono::steady_clock::now() - wall_start).count();
+    std::vector<std::uint64_t> empty(100'000);
+    for (std::uint64_t& ticks : empty) {
+      const std::uint64_t begin = TscStart();
+      ticks = TscStop() - begin;
+    }
+    return TscCalibration{wall_ns / double(tsc_ticks), Percentile(empty, 0.5)};
+  }();
+  return calibration;
+}
+#endif
+
+// Sets the `p50_ns` and `p99_ns` counters. The loops report a mean, in which consecutive
+// decisions may overlap; here each of `count` decisions (`decide(i)`, i = 0..count-1, in the
+// loop's order, so the caches are as the loop leaves them) is timed on its own between fenced
+// TSC reads, so no other decision overlaps it, less the cost of an empty fenced interval.
+// Allocates (the samples): call it after ReportAllocations. x86-64 only.
+template <typename Decide>
+void ReportLatency(benchmark::State& state, std::size_t count, Decide&& decide) {
+#if defined(__x86_64__)
+  const TscCalibration& tsc = Tsc();
+  std::vector<std::uint64_t> ticks(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint64_t begin = TscStart();
+    benchmark::DoNotOptimize(decide(i));
+    const std::uint64_t elapsed = TscStop() - begin;
+    ticks[i] = elapsed > tsc.overhead_ticks ? elapsed - tsc.overhead_ticks : 0;
+  }
+  state.counters["p50_ns"] = double(Percentile(ticks, 0.50)) * tsc.ns_per_tick;
+  state.counters["p99_ns"] = double(Percentile(ticks, 0.99)) * tsc.ns_per_tick;
+#else
+  (void)state, (void)count, (void)decide;
+#endif
 }
 
 // ---- IAM corpus ----------------------------------------------------------------------------
@@ -273,14 +353,16 @@ void BM_IamDecide(benchmark::State& state) {
   const IamCorpus& corpus = Iam();
   const auto action = static_cast<IotAction>(state.range(0));
   const auto& cases = corpus.cases[state.range(0)];
+  const auto decide = [&](std::size_t k) {
+    const IamCase& c = cases[k];
+    return corpus.principals[c.principal].Decide(corpus.Request(action, c));
+  };
   std::size_t i = 0;
   const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) {
-    const IamCase& c = cases[i++ & (kRequestsPerKind - 1)];
-    benchmark::DoNotOptimize(corpus.principals[c.principal].Decide(corpus.Request(action, c)));
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(decide(i++ & (kRequestsPerKind - 1)));
   ReportAllocations(state, before);
-  state.SetLabel(std::string(IotActionName(static_cast<IotAction>(state.range(0)))));
+  ReportLatency(state, kRequestsPerKind, decide);
+  state.SetLabel(std::string(IotActionName(action)));
 }
 
 // The server's path for a device (Shard::SessionAllowed): the decision reads the principal's
@@ -296,13 +378,14 @@ void BM_IamDecideFromSession(benchmark::State& state) {
   std::vector<IamPoliciesView> sessions;
   sessions.reserve(cases.size());
   for (const IamCase& c : cases) sessions.push_back(corpus.principals[c.principal].view());
+  const auto decide = [&](std::size_t k) {
+    return sessions[k].Decide(corpus.Request(action, cases[k]));
+  };
   std::size_t i = 0;
   const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) {
-    const std::size_t k = i++ & (kRequestsPerKind - 1);
-    benchmark::DoNotOptimize(sessions[k].Decide(corpus.Request(action, cases[k])));
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(decide(i++ & (kRequestsPerKind - 1)));
   ReportAllocations(state, before);
+  ReportLatency(state, kRequestsPerKind, decide);
   state.SetLabel(std::string(IotActionName(action)));
 }
 
@@ -321,16 +404,20 @@ void BM_IamDecideActiveSet(benchmark::State& state) {
     state.SkipWithError("no requests for the active set");
     return;
   }
+  const auto decide = [&](std::size_t k) {
+    const IamCase& c = cases[k];
+    return corpus.principals[c.principal].Decide(corpus.Request(action, c));
+  };
   std::size_t i = 0;
   const std::size_t n = cases.size();
   const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
-    const IamCase& c = cases[i];
+    benchmark::DoNotOptimize(decide(i));
     if (++i == n) i = 0;
-    benchmark::DoNotOptimize(corpus.principals[c.principal].Decide(corpus.Request(action, c)));
   }
   ReportAllocations(state, before);
-  state.SetLabel(std::string(IotActionName(static_cast<IotAction>(state.range(0)))));
+  ReportLatency(state, n, decide);
+  state.SetLabel(std::string(IotActionName(action)));
 }
 
 // ---- Ditto corpus ------------------------------------------------------------------------
@@ -440,47 +527,57 @@ void BM_DittoUnrestrictedRead(benchmark::State& state) {
   for (const DittoCase& c : corpus.cases) {
     if (c.policy < state.range(0)) cases.push_back(c);
   }
+  const auto decide = [&](std::size_t k) {
+    const DittoCase& c = cases[k];
+    return corpus.policies[c.policy].HasPermissions(
+        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
+        kReadPermission, DittoCheckMode::kUnrestricted);
+  };
   std::size_t i = 0;
   const std::size_t n = cases.size();
   const std::uint64_t before = bench::ThreadAllocations();
   for (auto _ : state) {
-    const DittoCase& c = cases[i];
+    benchmark::DoNotOptimize(decide(i));
     if (++i == n) i = 0;
-    benchmark::DoNotOptimize(corpus.policies[c.policy].HasPermissions(
-        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
-        kReadPermission, DittoCheckMode::kUnrestricted));
   }
   ReportAllocations(state, before);
+  ReportLatency(state, n, decide);
 }
 
 void BM_DittoUnrestrictedWrite(benchmark::State& state) {
   const DittoCorpus& corpus = Ditto();
+  const auto decide = [&](std::size_t k) {
+    const DittoCase& c = corpus.cases[k];
+    return corpus.policies[c.policy].HasPermissions(
+        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
+        kWritePermission, DittoCheckMode::kUnrestricted);
+  };
   std::size_t i = 0;
   const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) {
-    const DittoCase& c = corpus.cases[i++ & (kRequestsPerKind - 1)];
-    benchmark::DoNotOptimize(corpus.policies[c.policy].HasPermissions(
-        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
-        kWritePermission, DittoCheckMode::kUnrestricted));
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(decide(i++ & (kRequestsPerKind - 1)));
   ReportAllocations(state, before);
+  ReportLatency(state, kRequestsPerKind, decide);
 }
 
 // Live-message fan-out: which subjects may READ this message resource (precomputed list).
 void BM_DittoSubjectsWithRead(benchmark::State& state) {
   const DittoCorpus& corpus = Ditto();
-  std::size_t i = 0;
-  std::size_t subjects = 0;
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) {
-    const DittoCase& c = corpus.cases[i++ & (kRequestsPerKind - 1)];
+  const auto lookup = [&](std::size_t k) {  // returns the number of subjects found
+    const DittoCase& c = corpus.cases[k];
+    std::size_t found = 0;
     corpus.policies[c.policy].ForEachSubjectWithPermission(
         c.resource, DittoPermission::kRead, [&](std::string_view name) {
           benchmark::DoNotOptimize(name.data());
-          ++subjects;
+          ++found;
         });
-  }
+    return found;
+  };
+  std::size_t i = 0;
+  std::size_t subjects = 0;
+  const std::uint64_t before = bench::ThreadAllocations();
+  for (auto _ : state) subjects += lookup(i++ & (kRequestsPerKind - 1));
   ReportAllocations(state, before);
+  ReportLatency(state, kRequestsPerKind, lookup);
   state.counters["subjects_per_lookup"] =
       benchmark::Counter(double(subjects), benchmark::Counter::kAvgIterations);
 }
