@@ -176,8 +176,8 @@ class CompiledDittoPolicy {
   // subject, class bits, each trie level and its bits); at 130-200 ns per miss
   // (policy_benchmark BM_DependentLoad) the chain is the cost. Requesting the start of the
   // block up front makes the fetches overlap (perf/ab_microbench against the build without
-  // it: 0.61-0.85x the ns cold, 1.02-1.03x cached). 1 and 2 KiB, most or all of a typical
-  // block, were no faster cold and cost 5-8 % cached.
+  // it, 8 pairs: 0.83x the ns cold, pairs 0.62-1.00x; 1.03x cached). 1 and 2 KiB, most or
+  // all of a typical block, were no faster cold and cost 5-8 % cached.
   static constexpr std::size_t kPrefetchBytes = 512;
 
   // FindSubject without std::optional (a two-field return costs a store-forwarding stall on
