@@ -258,7 +258,7 @@ class DittoTrieBuilder {
     const std::size_t subject_offset = layout.Reserve<CompiledDittoPolicy::SubjectRef>(subjects.size());
     const std::size_t class_bits = layout.Reserve<std::uint64_t>(class_bits_.size());
     const std::size_t arena = layout.Reserve<char>(arena_.size());
-    // Only fan-out reads the class members: last, outside what a check prefetches.
+    // Only fan-out reads the class members: last, after everything a check reads.
     const std::size_t members = layout.Reserve<std::uint32_t>(class_members_.size());
     const std::size_t first_member = layout.Reserve<std::uint32_t>(class_first_member_.size());
     out->block_ = layout.Allocate();
