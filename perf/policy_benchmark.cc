@@ -45,13 +45,6 @@ constexpr std::size_t kDittoPolicies = 10'000;
 constexpr std::size_t kFleets = 500;
 constexpr std::size_t kRequestsPerKind = 1 << 14;  // cycled by every benchmark loop
 
-// Sets the `allocs_per_decision` counter: allocations on this thread since `before`, per
-// iteration.
-void ReportAllocations(benchmark::State& state, std::uint64_t before) {
-  state.counters["allocs_per_decision"] = benchmark::Counter(
-      double(bench::ThreadAllocations() - before), benchmark::Counter::kAvgIterations);
-}
-
 #if defined(__x86_64__)
 // Fenced TSC reads: everything before TscStart has finished and nothing after it has begun;
 // TscStop waits for everything before it.
@@ -104,7 +97,7 @@ const TscCalibration& Tsc() {
 // decisions may overlap; here each of `count` decisions (`decide(i)`, i = 0..count-1, in the
 // loop's order, so the caches are as the loop leaves them) is timed on its own between fenced
 // TSC reads, so no other decision overlaps it, less the cost of an empty fenced interval.
-// Allocates (the samples): call it after ReportAllocations. x86-64 only.
+// Allocates (the samples): call it after counting allocations. x86-64 only.
 template <typename Decide>
 void ReportLatency(benchmark::State& state, std::size_t count, Decide&& decide) {
 #if defined(__x86_64__)
@@ -121,6 +114,22 @@ void ReportLatency(benchmark::State& state, std::size_t count, Decide&& decide) 
 #else
   (void)state, (void)count, (void)decide;
 #endif
+}
+
+// The timed loop of every decision row: decide(0..count-1) in turn, cycled. Then sets the
+// `allocs_per_decision` counter (allocations on this thread during the loop, per iteration)
+// and the latency counters (ReportLatency).
+template <typename Decide>
+void MeasureDecisions(benchmark::State& state, std::size_t count, Decide&& decide) {
+  std::size_t i = 0;
+  const std::uint64_t before = bench::ThreadAllocations();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(decide(i));
+    if (++i == count) i = 0;
+  }
+  state.counters["allocs_per_decision"] = benchmark::Counter(
+      double(bench::ThreadAllocations() - before), benchmark::Counter::kAvgIterations);
+  ReportLatency(state, count, decide);
 }
 
 // ---- IAM corpus ----------------------------------------------------------------------------
@@ -357,11 +366,7 @@ void BM_IamDecide(benchmark::State& state) {
     const IamCase& c = cases[k];
     return corpus.principals[c.principal].Decide(corpus.Request(action, c));
   };
-  std::size_t i = 0;
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) benchmark::DoNotOptimize(decide(i++ & (kRequestsPerKind - 1)));
-  ReportAllocations(state, before);
-  ReportLatency(state, kRequestsPerKind, decide);
+  MeasureDecisions(state, kRequestsPerKind, decide);
   state.SetLabel(std::string(IotActionName(action)));
 }
 
@@ -381,11 +386,7 @@ void BM_IamDecideFromSession(benchmark::State& state) {
   const auto decide = [&](std::size_t k) {
     return sessions[k].Decide(corpus.Request(action, cases[k]));
   };
-  std::size_t i = 0;
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) benchmark::DoNotOptimize(decide(i++ & (kRequestsPerKind - 1)));
-  ReportAllocations(state, before);
-  ReportLatency(state, kRequestsPerKind, decide);
+  MeasureDecisions(state, kRequestsPerKind, decide);
   state.SetLabel(std::string(IotActionName(action)));
 }
 
@@ -408,15 +409,7 @@ void BM_IamDecideActiveSet(benchmark::State& state) {
     const IamCase& c = cases[k];
     return corpus.principals[c.principal].Decide(corpus.Request(action, c));
   };
-  std::size_t i = 0;
-  const std::size_t n = cases.size();
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(decide(i));
-    if (++i == n) i = 0;
-  }
-  ReportAllocations(state, before);
-  ReportLatency(state, n, decide);
+  MeasureDecisions(state, cases.size(), decide);
   state.SetLabel(std::string(IotActionName(action)));
 }
 
@@ -533,15 +526,7 @@ void BM_DittoUnrestrictedRead(benchmark::State& state) {
         std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
         kReadPermission, DittoCheckMode::kUnrestricted);
   };
-  std::size_t i = 0;
-  const std::size_t n = cases.size();
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(decide(i));
-    if (++i == n) i = 0;
-  }
-  ReportAllocations(state, before);
-  ReportLatency(state, n, decide);
+  MeasureDecisions(state, cases.size(), decide);
 }
 
 void BM_DittoUnrestrictedWrite(benchmark::State& state) {
@@ -552,11 +537,7 @@ void BM_DittoUnrestrictedWrite(benchmark::State& state) {
         std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
         kWritePermission, DittoCheckMode::kUnrestricted);
   };
-  std::size_t i = 0;
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) benchmark::DoNotOptimize(decide(i++ & (kRequestsPerKind - 1)));
-  ReportAllocations(state, before);
-  ReportLatency(state, kRequestsPerKind, decide);
+  MeasureDecisions(state, kRequestsPerKind, decide);
 }
 
 // Live-message fan-out: which subjects may READ this message resource (precomputed list).
@@ -572,14 +553,10 @@ void BM_DittoSubjectsWithRead(benchmark::State& state) {
         });
     return found;
   };
-  std::size_t i = 0;
-  std::size_t subjects = 0;
-  const std::uint64_t before = bench::ThreadAllocations();
-  for (auto _ : state) subjects += lookup(i++ & (kRequestsPerKind - 1));
-  ReportAllocations(state, before);
-  ReportLatency(state, kRequestsPerKind, lookup);
-  state.counters["subjects_per_lookup"] =
-      benchmark::Counter(double(subjects), benchmark::Counter::kAvgIterations);
+  MeasureDecisions(state, kRequestsPerKind, lookup);
+  std::size_t subjects = 0;  // over one cycle of the requests, untimed
+  for (std::size_t k = 0; k < kRequestsPerKind; ++k) subjects += lookup(k);
+  state.counters["subjects_per_lookup"] = double(subjects) / double(kRequestsPerKind);
 }
 
 // ---- The machine's floor -------------------------------------------------------------------
