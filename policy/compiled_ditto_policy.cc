@@ -1,6 +1,7 @@
 #include "policy/compiled_ditto_policy.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <map>
 #include <string>
@@ -13,10 +14,18 @@
 
 namespace sb::policy {
 
-// Per node, 8 entry bitsets, each `words_` words long, at node_bits_[index * 8 * words_]:
-// bitset (kind * kDittoPermissionCount + permission).
+// Entry bitsets are stored in as few bytes as the policy's entries need, its "lane":
+// 1, 2 or 4 bytes for up to 8, 16 or 32 entries, else words_ 64-bit words. Most policies have
+// a handful of entries, so a node's 8 bitsets usually fit one 8-byte word instead of eight,
+// and a compiled policy shrinks ~2.5x: more of them stay cached. Per node, at
+// node_bits_ + (index * kBitsetsPerNode + kind * kDittoPermissionCount + permission) * lane:
 enum BitsetKind : std::size_t { kGrantHere = 0, kRevokeHere = 1, kGrantBelow = 2, kRevokeBelow = 3 };
 inline constexpr std::size_t kBitsetsPerNode = 4 * kDittoPermissionCount;
+// A lane is read as whole 64-bit words, so a narrow one reads into the lanes after it: each
+// bitset section ends with this many zero bytes to keep those reads inside the block.
+inline constexpr std::size_t kLoadPadding = sizeof(std::uint64_t) - 1;
+static_assert(std::endian::native == std::endian::little,
+              "a narrow lane is the low bytes of its 64-bit word");
 
 struct CompiledDittoPolicy::Node {
   std::uint64_t segment_prefix;  // internal::LoadPrefix(segment): most segments fit whole
@@ -62,10 +71,35 @@ std::uint64_t HashSubject(std::string_view text) noexcept {
   return hash;
 }
 
-bool Intersects(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) noexcept {
+// Word `w` of the bitset whose lane starts at `lane`. For a lane narrower than 8 bytes the
+// high bytes belong to the following lanes: AND it with an entry set (which has no bits
+// there) or mask it.
+inline std::uint64_t LoadWord(const std::byte* lane, std::size_t w) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, lane + w * sizeof(word), sizeof(word));
+  return word;
+}
+
+bool Intersects(const std::byte* lane, const std::uint64_t* entries, std::size_t words) noexcept {
   std::uint64_t any = 0;
-  for (std::size_t w = 0; w < words; ++w) any |= a[w] & b[w];
+  for (std::size_t w = 0; w < words; ++w) any |= LoadWord(lane, w) & entries[w];
   return any != 0;
+}
+
+std::size_t LaneBytes(std::size_t entries, std::size_t words) noexcept {
+  if (entries <= 8) return 1;
+  if (entries <= 16) return 2;
+  if (entries <= 32) return 4;
+  return words * sizeof(std::uint64_t);
+}
+
+// Appends each bitset of `words` words (words_ per bitset) as its lane of `lane_bytes`.
+void AppendLanes(const std::vector<std::uint64_t>& words, std::size_t words_per_bitset,
+                 std::size_t lane_bytes, std::vector<std::byte>* out) {
+  for (std::size_t at = 0; at < words.size(); at += words_per_bitset) {
+    const auto* bytes = reinterpret_cast<const std::byte*>(words.data() + at);
+    out->insert(out->end(), bytes, bytes + lane_bytes);
+  }
 }
 
 }  // namespace
@@ -85,6 +119,7 @@ class DittoTrieBuilder {
                              " entries with subjects"};
     }
     words_ = std::max<std::size_t>(1, (entries.size() + 63) / 64);
+    lane_bytes_ = LaneBytes(entries.size(), words_);
     for (std::size_t e = 0; e < entries.size(); ++e) {
       if (std::string error = AddEntry(*entries[e], e); !error.empty()) {
         return PolicyError{std::string(kDittoPolicyInvalid), std::move(error)};
@@ -193,10 +228,12 @@ class DittoTrieBuilder {
                                                 static_cast<std::uint32_t>(classes.size()));
       subject_class_[id] = it->second;
     }
-    class_bits_.assign(classes.size() * words_, 0);
+    std::vector<std::uint64_t> class_words(classes.size() * words_, 0);
     for (const auto& [bits, id] : classes) {
-      std::copy(bits.begin(), bits.end(), class_bits_.begin() + id * words_);
+      std::copy(bits.begin(), bits.end(), class_words.begin() + id * words_);
     }
+    AppendLanes(class_words, words_, lane_bytes_, &class_bits_);
+    class_bits_.resize(class_bits_.size() + kLoadPadding);
     class_first_member_.assign(classes.size() + 1, 0);
     for (const std::uint32_t c : subject_class_) ++class_first_member_[c + 1];
     for (std::size_t c = 0; c < classes.size(); ++c) {
@@ -224,7 +261,7 @@ class DittoTrieBuilder {
       node.first_child = static_cast<std::uint32_t>(out_nodes_.size());
       node.child_count = static_cast<std::uint32_t>(build.children.size());
       out_nodes_[root_out + head] = node;
-      out_bits_.insert(out_bits_.end(), build.bits.begin(), build.bits.end());
+      AppendLanes(build.bits, words_, lane_bytes_, &out_bits_);
       for (const auto& [segment, child] : build.children) {
         queue.push_back(child);
         out_nodes_.emplace_back();
@@ -250,13 +287,14 @@ class DittoTrieBuilder {
       slot_table[slot] = id + 1;
     }
 
+    out_bits_.resize(out_bits_.size() + kLoadPadding);
     using internal::BlockLayout;
     BlockLayout layout;
     const std::size_t nodes = layout.Reserve<CompiledDittoPolicy::Node>(out_nodes_.size());
-    const std::size_t bits = layout.Reserve<std::uint64_t>(out_bits_.size());
+    const std::size_t bits = layout.Reserve<std::byte>(out_bits_.size());
     const std::size_t slot_offset = layout.Reserve<std::uint32_t>(slot_table.size());
     const std::size_t subject_offset = layout.Reserve<CompiledDittoPolicy::SubjectRef>(subjects.size());
-    const std::size_t class_bits = layout.Reserve<std::uint64_t>(class_bits_.size());
+    const std::size_t class_bits = layout.Reserve<std::byte>(class_bits_.size());
     const std::size_t arena = layout.Reserve<char>(arena_.size());
     // Only fan-out reads the class members: last, after everything a check reads.
     const std::size_t members = layout.Reserve<std::uint32_t>(class_members_.size());
@@ -277,21 +315,26 @@ class DittoTrieBuilder {
     out->subject_count_ = subject_names_.size();
     out->class_count_ = class_first_member_.size() - 1;
     out->words_ = words_;
+    out->lane_bytes_ = lane_bytes_;
+    out->lane_mask_ = lane_bytes_ >= sizeof(std::uint64_t)
+                          ? ~std::uint64_t{0}
+                          : (std::uint64_t{1} << (8 * lane_bytes_)) - 1;
   }
 
   std::size_t words_ = 1;
+  std::size_t lane_bytes_ = 1;
   std::vector<BuildNode> nodes_;
   std::uint32_t roots_[kDittoResourceTypeCount] = {kNone, kNone, kNone};
   std::unordered_map<std::string, std::uint32_t> subject_ids_;
   std::vector<std::string> subject_names_;
   std::vector<std::vector<std::uint64_t>> subject_entries_;  // per subject: entry bitset
   std::vector<std::uint32_t> subject_class_;
-  std::vector<std::uint64_t> class_bits_;
+  std::vector<std::byte> class_bits_;  // lanes, padded
   std::vector<std::uint32_t> class_members_;
   std::vector<std::uint32_t> class_first_member_;
 
   std::vector<CompiledDittoPolicy::Node> out_nodes_;
-  std::vector<std::uint64_t> out_bits_;
+  std::vector<std::byte> out_bits_;  // lanes, padded
   std::string arena_;
 };
 
@@ -316,6 +359,8 @@ CompiledDittoPolicy& CompiledDittoPolicy::operator=(CompiledDittoPolicy&& other)
   subject_count_ = std::exchange(other.subject_count_, 0);
   class_count_ = std::exchange(other.class_count_, 0);
   words_ = std::exchange(other.words_, 0);
+  lane_bytes_ = std::exchange(other.lane_bytes_, 0);
+  lane_mask_ = std::exchange(other.lane_mask_, 0);
   for (std::size_t t = 0; t < kDittoResourceTypeCount; ++t) {
     roots_[t] = std::exchange(other.roots_[t], kNoNode);
   }
@@ -402,35 +447,41 @@ bool CompiledDittoPolicy::WalkPath(const DittoResourceKey& key, internal::DittoP
   return true;
 }
 
+const std::byte* CompiledDittoPolicy::NodeBitset(std::uint32_t node, std::size_t kind,
+                                                 std::size_t permission) const noexcept {
+  return node_bits_ +
+         (node * kBitsetsPerNode + kind * kDittoPermissionCount + permission) * lane_bytes_;
+}
+
+void CompiledDittoPolicy::AddClassEntries(std::uint32_t subject_class,
+                                          std::uint64_t* entries) const noexcept {
+  const std::byte* lane = class_bits_ + subject_class * lane_bytes_;
+  if (words_ == 1) {
+    entries[0] |= LoadWord(lane, 0) & lane_mask_;
+    return;
+  }
+  for (std::size_t w = 0; w < words_; ++w) entries[w] |= LoadWord(lane, w);
+}
+
 bool CompiledDittoPolicy::Evaluate(const internal::DittoPath& path, const std::uint64_t* entries,
                                    DittoPermissionSet permissions,
                                    DittoCheckMode mode) const noexcept {
-  const std::size_t node_stride = kBitsetsPerNode * words_;
   for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
     if ((permissions & (1u << p)) == 0) continue;
     // Deepest grant and revoke at or above the path (depth = index + 1; 0 = none).
     std::size_t granted = 0;
     std::size_t revoked = 0;
-    const std::uint64_t* bits = nullptr;
     for (std::size_t i = 0; i < path.length; ++i) {
-      bits = node_bits_ + path.nodes[i] * node_stride;
-      if (Intersects(bits + (kGrantHere * kDittoPermissionCount + p) * words_, entries, words_)) {
-        granted = i + 1;
-      }
-      if (Intersects(bits + (kRevokeHere * kDittoPermissionCount + p) * words_, entries, words_)) {
-        revoked = i + 1;
-      }
+      if (Intersects(NodeBitset(path.nodes[i], kGrantHere, p), entries, words_)) granted = i + 1;
+      if (Intersects(NodeBitset(path.nodes[i], kRevokeHere, p), entries, words_)) revoked = i + 1;
     }
     if (path.exact) {
       // Anything strictly below is deeper than anything at or above: a revoke there defeats
       // an unrestricted check, a grant there satisfies a partial one.
+      const std::uint32_t last = path.nodes[path.length - 1];
       if (mode == DittoCheckMode::kUnrestricted) {
-        if (Intersects(bits + (kRevokeBelow * kDittoPermissionCount + p) * words_, entries,
-                       words_)) {
-          return false;
-        }
-      } else if (Intersects(bits + (kGrantBelow * kDittoPermissionCount + p) * words_, entries,
-                            words_)) {
+        if (Intersects(NodeBitset(last, kRevokeBelow, p), entries, words_)) return false;
+      } else if (Intersects(NodeBitset(last, kGrantBelow, p), entries, words_)) {
         continue;
       }
     }
@@ -460,8 +511,7 @@ bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subje
     const std::uint32_t id = LookupSubject(subject);
     if (id == kNoSubject) continue;
     known_subject = true;
-    const std::uint64_t* bits = class_bits_ + subjects_[id].subject_class * words_;
-    for (std::size_t w = 0; w < words_; ++w) entries[w] |= bits[w];
+    AddClassEntries(subjects_[id].subject_class, entries);
   }
   if (!known_subject) return false;
 
@@ -507,8 +557,11 @@ void DittoSubjectRange::Iterator::SkipDeniedClasses() noexcept {
   const CompiledDittoPolicy& policy = *range_->policy_;
   member_ = 0;
   for (; subject_class_ < policy.class_count_; ++subject_class_) {
-    if (policy.Evaluate(range_->path_, policy.class_bits_ + subject_class_ * policy.words_,
-                        PermissionBit(range_->permission_), DittoCheckMode::kUnrestricted)) {
+    std::uint64_t entries[CompiledDittoPolicy::kMaxWords];
+    std::fill_n(entries, policy.words_, std::uint64_t{0});
+    policy.AddClassEntries(static_cast<std::uint32_t>(subject_class_), entries);
+    if (policy.Evaluate(range_->path_, entries, PermissionBit(range_->permission_),
+                        DittoCheckMode::kUnrestricted)) {
       member_ = policy.class_first_member_[subject_class_];
       return;
     }

@@ -17,8 +17,9 @@
 // or above it, so a revoke below always beats an unrestricted grant and a grant below always
 // satisfies a partial check. A caller's subjects become one entry bitset (subjects are
 // interned; subjects with the same entries share a class), and a check is one walk down the
-// path with a few AND operations per node. Memory is O(path segments x entries / 64), i.e.
-// bounded by the document size whatever the number of subjects.
+// path with a few AND operations per node. Memory is O(path segments x entries / 8) bytes,
+// i.e. bounded by the document size whatever the number of subjects: each bitset takes as
+// few bytes as the entries need (one byte for up to 8 entries).
 //
 // Fan-out (SPEC 3.4: a session receives a live message when one of its subjects has READ):
 // SubjectsWithPermission / ForEachSubjectWithPermission evaluate every subject class on its
@@ -176,8 +177,9 @@ class CompiledDittoPolicy {
   // subject, class bits, each trie level and its bits); at 130-200 ns per miss
   // (policy_benchmark BM_DependentLoad) the chain is the cost. Requesting the start of the
   // block up front makes the fetches overlap (perf/ab_microbench against the build without
-  // it, 8 pairs: 0.83x the ns cold, pairs 0.62-1.00x; 1.03x cached). 1 and 2 KiB, most or
-  // all of a typical block, were no faster cold and cost 5-8 % cached.
+  // it, 8 pairs: 0.83x the ns cold, pairs 0.62-1.00x; 1.03x cached). 1 and 2 KiB were no
+  // faster cold and cost 5-8 % cached. With one-byte lanes 512 B is most of a typical block
+  // (policy_benchmark's: ~620 B).
   static constexpr std::size_t kPrefetchBytes = 512;
 
   // FindSubject without std::optional (a two-field return costs a store-forwarding stall on
@@ -185,6 +187,11 @@ class CompiledDittoPolicy {
   std::uint32_t LookupSubject(std::string_view subject) const noexcept;
   const Node* FindChild(const Node& node, std::string_view segment) const noexcept;
   bool WalkPath(const DittoResourceKey& key, internal::DittoPath* path) const noexcept;
+  // The lane of bitset (kind, permission) of node `node` (see compiled_ditto_policy.cc).
+  const std::byte* NodeBitset(std::uint32_t node, std::size_t kind,
+                              std::size_t permission) const noexcept;
+  // entries |= the entry set of `subject_class` (words_ words).
+  void AddClassEntries(std::uint32_t subject_class, std::uint64_t* entries) const noexcept;
   bool Evaluate(const internal::DittoPath& path, const std::uint64_t* entries,
                 DittoPermissionSet permissions, DittoCheckMode mode) const noexcept;
 
@@ -193,16 +200,18 @@ class CompiledDittoPolicy {
   std::string_view policy_id_;
   std::string_view arena_;
   const Node* nodes_ = nullptr;
-  const std::uint64_t* node_bits_ = nullptr;  // per node: 8 bitsets of words_ words
+  const std::byte* node_bits_ = nullptr;  // per node: 8 bitsets, one lane each
   const std::uint32_t* subject_slots_ = nullptr;  // open addressing: ID + 1, 0 = empty
   const SubjectRef* subjects_ = nullptr;
-  const std::uint64_t* class_bits_ = nullptr;  // per class: words_ words
+  const std::byte* class_bits_ = nullptr;  // per class: one lane
   const std::uint32_t* class_members_ = nullptr;  // subject IDs grouped by class
   const std::uint32_t* class_first_member_ = nullptr;  // class_count_ + 1 offsets
   std::size_t subject_slot_mask_ = 0;
   std::size_t subject_count_ = 0;
   std::size_t class_count_ = 0;
-  std::size_t words_ = 0;  // 64-bit words per entry bitset (1..kMaxWords)
+  std::size_t words_ = 0;  // 64-bit words per entry set (1..kMaxWords)
+  std::size_t lane_bytes_ = 0;  // bytes per stored bitset: 1, 2, 4 or 8 * words_
+  std::uint64_t lane_mask_ = 0;  // the lane's bits of its first word
   std::uint32_t roots_[kDittoResourceTypeCount] = {kNoNode, kNoNode, kNoNode};
 };
 

@@ -310,8 +310,13 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
   std::size_t falses = 0;
   for (int round = 0; round < 300; ++round) {
     DittoPolicyDocument document;
-    // Every tenth round spans several 64-bit entry words.
-    const std::size_t entries = round % 10 == 9 ? 65 + below(100) : 1 + below(5);
+    // Most rounds have a few entries (one-byte lanes); the others cover every wider lane
+    // (2, 4 and 8 bytes) and, every tenth round, several 64-bit entry words.
+    const std::size_t entries = round % 10 == 9   ? 65 + below(100)
+                                : round % 10 == 8 ? 33 + below(32)
+                                : round % 10 == 7 ? 17 + below(16)
+                                : round % 10 == 6 ? 9 + below(8)
+                                                  : 1 + below(8);
     for (std::size_t e = 0; e < entries; ++e) {
       DittoPolicyEntry entry;
       entry.label = Numbered("e", e);
