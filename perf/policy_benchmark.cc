@@ -14,6 +14,7 @@
 // uniformly from the whole corpus (BM_IamDecide, BM_DittoUnrestrictedRead/10000, ...) mostly
 // miss.
 #include <benchmark/benchmark.h>
+#include <mimalloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -130,6 +131,12 @@ void MeasureDecisions(benchmark::State& state, std::size_t count, Decide&& decid
   state.counters["allocs_per_decision"] = benchmark::Counter(
       double(bench::ThreadAllocations() - before), benchmark::Counter::kAvgIterations);
   ReportLatency(state, count, decide);
+}
+
+// The corpora are built with the server's allocator (perf/CMakeLists.txt links mimalloc,
+// which replaces malloc); says so, or that it did not take effect, beside their sizes.
+const char* AllocatorOf(const void* allocated) {
+  return mi_is_in_heap_region(allocated) ? "mimalloc" : "NOT mimalloc (malloc not replaced)";
 }
 
 // ---- IAM corpus ----------------------------------------------------------------------------
@@ -341,10 +348,11 @@ const IamCorpus& Iam() {
     std::fprintf(stderr,
                  "iam corpus: %zu documents, %zu principals, %.1f MiB compiled in total "
                  "(%.0f B per principal): %.1f MiB shared documents (%.0f B each) + "
-                 "%.1f MiB principal sets (%.0f B each)\n",
+                 "%.1f MiB principal sets (%.0f B each); allocator: %s\n",
                  kIamDocuments, kPrincipals, total / 1048576.0, double(total) / kPrincipals,
                  c->document_bytes / 1048576.0, double(c->document_bytes) / kIamDocuments,
-                 c->principal_bytes / 1048576.0, double(c->principal_bytes) / kPrincipals);
+                 c->principal_bytes / 1048576.0, double(c->principal_bytes) / kPrincipals,
+                 AllocatorOf(c->documents.front().get()));
     for (std::size_t a = 0; a < kIotActionCount; ++a) {
       std::fprintf(stderr, "  %-22s %5.1f%% of requests allowed\n",
                    std::string(IotActionName(static_cast<IotAction>(a))).c_str(),
@@ -505,9 +513,11 @@ struct DittoCorpus {
 const DittoCorpus& Ditto() {
   static const DittoCorpus* corpus = [] {
     auto* c = new DittoCorpus();
-    std::fprintf(stderr, "ditto corpus: %zu policies, %.1f MiB compiled; %.1f%% READ allowed\n",
+    std::fprintf(stderr,
+                 "ditto corpus: %zu policies, %.1f MiB compiled; %.1f%% READ allowed; "
+                 "allocator: %s\n",
                  kDittoPolicies, c->compiled_bytes / 1048576.0,
-                 100.0 * double(c->allowed) / kRequestsPerKind);
+                 100.0 * double(c->allowed) / kRequestsPerKind, AllocatorOf(c->policies.data()));
     return c;
   }();
   return *corpus;
