@@ -179,7 +179,7 @@ class CompiledDittoPolicy {
   // block up front makes the fetches overlap (perf/ab_microbench against the build without
   // it, 8 pairs: 0.83x the ns cold, pairs 0.62-1.00x; 1.03x cached). 1 and 2 KiB were no
   // faster cold and cost 5-8 % cached. With one-byte lanes 512 B is most of a typical block
-  // (policy_benchmark's: ~620 B).
+  // (policy_benchmark's: 620-700 B).
   static constexpr std::size_t kPrefetchBytes = 512;
 
   // FindSubject without std::optional (a two-field return costs a store-forwarding stall on
