@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,6 +32,22 @@ constexpr std::string_view kPublishA =
     R"({"Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"topic/a"}]})";
 constexpr std::string_view kConnectAny =
     R"({"Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"client/*"}]})";
+
+// A decision reads `iam` and `admin`; checking an HTTP request's credentials reads
+// password_hash's pointer and size just before. They are meant to share the record's first
+// cache line (see Principal), so the decision's line is already cached.
+TEST(BuildPrincipalTest, DecisionAndCredentialFieldsShareTheFirstCacheLine) {
+  auto principal = BuildPrincipal("alice", "hash", {}, {}, {}, false);
+  const auto* start = reinterpret_cast<const char*>(principal.get());
+  const auto offset = [start](const void* field) {
+    return static_cast<std::size_t>(static_cast<const char*>(field) - start);
+  };
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(start) % 64, 0u);
+  EXPECT_LE(offset(&principal->iam) + sizeof(principal->iam), 64u);
+  EXPECT_LT(offset(&principal->admin), 64u);
+  // libstdc++'s std::string starts with its data pointer and size (16 bytes).
+  EXPECT_LE(offset(&principal->password_hash) + 16, 64u);
+}
 
 TEST(BuildPrincipalTest, SubjectsStartWithBasicAndDropDuplicates) {
   const std::vector<std::string> extras = {"google:alice", "basic:alice", "google:alice", "team:x"};
