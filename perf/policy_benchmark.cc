@@ -574,8 +574,9 @@ void BM_DittoSubjectsWithRead(benchmark::State& state) {
 // One dependent load from a working set of range(0) MiB, read in a random cyclic order of
 // cache lines (a pointer chase, so no two loads overlap). The rows put the decision figures
 // in context in the same run: a decision whose data is not cached cannot cost less than one
-// such load, and the corpora above (IAM 8 MiB, Ditto 12 MiB) are larger than what this
-// machine keeps cached for one core.
+// such load. The corpora above (IAM 8 MiB, Ditto 6 MiB) are about as large as what the
+// development VM's shared L3 keeps for one core, so how much of them stays cached, and how
+// much this row costs, moves with what the host's other tenants are doing.
 void BM_DependentLoad(benchmark::State& state) {
   struct alignas(64) Line {
     const Line* next;
