@@ -71,7 +71,7 @@ struct Session {
   std::vector<SubscriptionEntry> subscriptions;
   std::unique_ptr<std::string[]> topic_aliases;  // topic_alias_max entries, made on first use
   std::unique_ptr<WillMessage> will;
-  std::string principal_name;        // "" = anonymous (resolved: principal_version and on, above)
+  std::string principal_name;        // "" = anonymous; resolved into the fields above per snapshot
 
   bool IsV5() const { return version == 5; }
 };
