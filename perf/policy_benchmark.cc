@@ -8,7 +8,7 @@
 //   perf/policy_benchmark --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // and read the `_median` rows: the mean ns per decision over a loop of decisions (they may
 // overlap, as they do in a server busy with other work) and the `p50_ns` / `p99_ns` counters
-// of decisions timed one at a time (the TSC's resolution here is ~10 ns). `BM_DependentLoad`
+// of decisions timed one at a time (see ReportLatency). `BM_DependentLoad`
 // rows give the machine's cost of one load that misses every cache, measured in the same
 // run: a decision whose data is not cached cannot cost less, and the rows that draw requests
 // uniformly from the whole corpus (BM_IamDecide, BM_DittoUnrestrictedRead/10000, ...) mostly
@@ -32,6 +32,7 @@
 #endif
 
 #include "perf/bench/alloc_counter.h"
+#include "perf/bench/tick_percentile.h"
 #include "policy/compiled_ditto_policy.h"
 #include "policy/compiled_iam_policies.h"
 #include "policy/ditto_policy.h"
@@ -63,15 +64,9 @@ inline std::uint64_t TscStop() noexcept {
   return ticks;
 }
 
-std::uint64_t Percentile(std::vector<std::uint64_t>& ticks, double fraction) {
-  const auto at = ticks.begin() + std::ptrdiff_t(fraction * double(ticks.size() - 1));
-  std::nth_element(ticks.begin(), at, ticks.end());
-  return *at;
-}
-
 struct TscCalibration {
-  double ns_per_tick;            // the TSC's rate is constant on every x86-64 this targets
-  std::uint64_t overhead_ticks;  // median cost of an empty fenced interval
+  double ns_per_tick;     // the TSC's rate is constant on every x86-64 this targets
+  double overhead_ticks;  // mean cost of an empty fenced interval (its readings are dithered)
 };
 
 const TscCalibration& Tsc() {
@@ -88,7 +83,7 @@ const TscCalibration& Tsc() {
       const std::uint64_t begin = TscStart();
       ticks = TscStop() - begin;
     }
-    return TscCalibration{wall_ns / double(tsc_ticks), Percentile(empty, 0.5)};
+    return TscCalibration{wall_ns / double(tsc_ticks), bench::TrimmedMeanTicks(empty)};
   }();
   return calibration;
 }
@@ -97,8 +92,10 @@ const TscCalibration& Tsc() {
 // Sets the `p50_ns` and `p99_ns` counters. The loops report a mean, in which consecutive
 // decisions may overlap; here each of `count` decisions (`decide(i)`, i = 0..count-1, in the
 // loop's order, so the caches are as the loop leaves them) is timed on its own between fenced
-// TSC reads, so no other decision overlaps it, less the cost of an empty fenced interval.
-// Allocates (the samples): call it after counting allocations. x86-64 only.
+// TSC reads, so no other decision overlaps it, less the mean cost of an empty fenced
+// interval. Where the TSC advances in coarse steps (10 ns on the development VM) the
+// percentiles are interpolated within a step (bench::TickPercentile) rather than rounded to
+// one. Allocates (the samples): call it after counting allocations. x86-64 only.
 template <typename Decide>
 void ReportLatency(benchmark::State& state, std::size_t count, Decide&& decide) {
 #if defined(__x86_64__)
@@ -107,11 +104,14 @@ void ReportLatency(benchmark::State& state, std::size_t count, Decide&& decide) 
   for (std::size_t i = 0; i < count; ++i) {
     const std::uint64_t begin = TscStart();
     benchmark::DoNotOptimize(decide(i));
-    const std::uint64_t elapsed = TscStop() - begin;
-    ticks[i] = elapsed > tsc.overhead_ticks ? elapsed - tsc.overhead_ticks : 0;
+    ticks[i] = TscStop() - begin;
   }
-  state.counters["p50_ns"] = double(Percentile(ticks, 0.50)) * tsc.ns_per_tick;
-  state.counters["p99_ns"] = double(Percentile(ticks, 0.99)) * tsc.ns_per_tick;
+  const auto ns = [&](double fraction) {
+    return std::max(0.0, bench::TickPercentile(ticks, fraction) - tsc.overhead_ticks) *
+           tsc.ns_per_tick;
+  };
+  state.counters["p50_ns"] = ns(0.50);
+  state.counters["p99_ns"] = ns(0.99);
 #else
   (void)state, (void)count, (void)decide;
 #endif
