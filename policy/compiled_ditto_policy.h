@@ -194,6 +194,8 @@ class CompiledDittoPolicy {
   void AddClassEntries(std::uint32_t subject_class, std::uint64_t* entries) const noexcept;
   bool Evaluate(const internal::DittoPath& path, const std::uint64_t* entries,
                 DittoPermissionSet permissions, DittoCheckMode mode) const noexcept;
+  bool EvaluateByteLanes(const internal::DittoPath& path, std::uint64_t entries,
+                         DittoPermissionSet permissions, DittoCheckMode mode) const noexcept;
 
   std::unique_ptr<std::byte[]> block_;
   std::size_t block_bytes_ = 0;
