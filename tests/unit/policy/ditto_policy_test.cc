@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace sb::policy {
@@ -192,6 +193,38 @@ TEST(DittoPathSegments, SplitsOnSlashes) {
   EXPECT_EQ(seen, (std::vector<std::string_view>{"a", "bc", "d"}));
   DittoPathSegments root("/");
   EXPECT_FALSE(root.Next(&segment));
+}
+
+// ParseDittoResourceKey validates eight bytes at a time; it must agree with a byte-by-byte
+// reading for every length (short paths, the last partial word, several words) and every
+// place of a bad byte or an empty segment.
+TEST(ParseDittoResourceKey, AgreesWithAByteByByteReadingOfRandomPaths) {
+  const auto reference_valid = [](std::string_view path) {
+    if (path.empty()) return true;
+    if (path.front() != '/') return false;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      const auto c = static_cast<unsigned char>(path[i]);
+      if (c < 0x20 || c == 0x7f) return false;
+      if (c == '/' && i + 1 < path.size() && path[i + 1] == '/') return false;
+    }
+    return true;
+  };
+  std::mt19937 rng(5);
+  const char kBytes[] = {'a', 'b', '/', '/', '\x01', '\x1f', '\x7f', ' ', '\xc3', '\xa9'};
+  for (int round = 0; round < 20000; ++round) {
+    const std::size_t length = std::uniform_int_distribution<std::size_t>(0, 100)(rng);
+    std::string path;
+    // Every fourth path may hold control bytes and empty segments; the others are valid.
+    const bool allow_bad = round % 4 == 0;
+    while (path.size() < length) {
+      char c = kBytes[std::uniform_int_distribution<int>(0, allow_bad ? 9 : 3)(rng)];
+      if (!allow_bad && c == '/' && !path.empty() && path.back() == '/') c = 'a';
+      path.push_back(path.empty() ? '/' : c);
+    }
+    const std::string text = "thing:" + path;  // the key views into it
+    const std::optional<DittoResourceKey> key = ParseDittoResourceKey(text);
+    ASSERT_EQ(key.has_value(), reference_valid(path)) << testing::PrintToString(path);
+  }
 }
 
 TEST(InternalBytes, LoadPrefixIsTheZeroPaddedLittleEndianPrefix) {
