@@ -533,6 +533,48 @@ bool CompiledDittoPolicy::EvaluateByteLanes(const internal::DittoPath& path,
   return true;
 }
 
+// Fan-out: with one-byte lanes a class's entry set is one byte and eight classes' sets are
+// one word, so a node's bitset byte ANDed with it tells eight classes at once whether the
+// bitset names one of their entries. Walking down the path, a grant makes a class allowed
+// and a revoke (applied after the grants of its node, as a revoke at least as deep as the
+// deepest grant wins) makes it denied; that leaves exactly the classes whose deepest grant
+// is deeper than their deepest revoke, as Evaluate decides one class at a time.
+std::uint64_t CompiledDittoPolicy::ClassesWithPermission(const internal::DittoPath& path,
+                                                         DittoPermission permission) const noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+  // Multiplying per-byte high bits by this gathers byte i's as bit 56 + i (no other product
+  // term reaches bits 56-63, and none carries).
+  constexpr std::uint64_t kGatherHighBits = 0x0002040810204081ull;
+  const auto p = static_cast<std::size_t>(permission);
+  const auto bitset = [&](std::uint32_t node, std::size_t kind) -> std::uint64_t {
+    return (LoadWord(node_bits_ + node * kBitsetsPerNode, 0) >> (8 * (kind * kDittoPermissionCount + p))) & 0xff;
+  };
+  std::uint64_t allowed_classes = 0;
+  for (std::size_t first = 0; first < class_count_; first += 8) {
+    // Class bytes past class_count_ are padding or other sections: masked off.
+    const std::size_t count = std::min<std::size_t>(8, class_count_ - first);
+    const std::uint64_t valid = count == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * count)) - 1;
+    const std::uint64_t classes = LoadWord(class_bits_ + first, 0) & valid;
+    // Bit i: class first + i has an entry in `lane`.
+    const auto naming = [classes](std::uint64_t lane) -> std::uint64_t {
+      const std::uint64_t common = classes & (lane * kOnes);
+      const std::uint64_t nonzero = (((common & kLow7) + kLow7) | common) & kHighBits;
+      return (nonzero * kGatherHighBits) >> 56;
+    };
+    std::uint64_t allowed = 0;
+    for (std::size_t i = 0; i < path.length; ++i) {
+      allowed = (allowed | naming(bitset(path.nodes[i], kGrantHere))) &
+                ~naming(bitset(path.nodes[i], kRevokeHere));
+    }
+    // Unrestricted: anything revoked strictly below defeats the grant.
+    if (path.exact) allowed &= ~naming(bitset(path.nodes[path.length - 1], kRevokeBelow));
+    allowed_classes |= allowed << first;
+  }
+  return allowed_classes;
+}
+
 bool CompiledDittoPolicy::HasPermissions(std::span<const std::string_view> subjects,
                                          std::string_view resource,
                                          DittoPermissionSet permissions,
@@ -573,6 +615,10 @@ DittoSubjectRange CompiledDittoPolicy::SubjectsWithPermission(
   }
   range.policy_ = this;
   range.permission_ = permission;
+  if (lane_bytes_ == 1 && class_count_ <= kMaxClassesEvaluatedAtOnce) {
+    range.allowed_classes_ = ClassesWithPermission(range.path_, permission);
+    range.classes_evaluated_ = true;
+  }
   return range;
 }
 
@@ -598,6 +644,18 @@ DittoSubjectRange::Iterator::Iterator(const DittoSubjectRange* range,
 void DittoSubjectRange::Iterator::SkipDeniedClasses() noexcept {
   const CompiledDittoPolicy& policy = *range_->policy_;
   member_ = 0;
+  if (range_->classes_evaluated_) {
+    const std::uint64_t rest = subject_class_ >= CompiledDittoPolicy::kMaxClassesEvaluatedAtOnce
+                                   ? 0
+                                   : range_->allowed_classes_ >> subject_class_;
+    if (rest == 0) {
+      subject_class_ = policy.class_count_;
+      return;
+    }
+    subject_class_ += static_cast<std::size_t>(std::countr_zero(rest));
+    member_ = policy.class_first_member_[subject_class_];
+    return;
+  }
   for (; subject_class_ < policy.class_count_; ++subject_class_) {
     std::uint64_t entries[CompiledDittoPolicy::kMaxWords];
     std::fill_n(entries, policy.words_, std::uint64_t{0});

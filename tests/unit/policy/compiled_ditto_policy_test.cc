@@ -376,5 +376,65 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
   EXPECT_GT(falses, 1000u);
 }
 
+// Fan-out over policies with many subject classes: up to 8 entries (one-byte lanes) shared
+// by 20 or 120 subjects in random combinations, so there are more than 8 classes (several
+// words of classes evaluated at once) or more than 64 (evaluated one by one).
+TEST(CompiledDittoPolicy, FanOutOverManyClassesAgreesWithWeightedVisitor) {
+  std::mt19937 rng(1234);
+  auto below = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  static constexpr std::string_view kSegments[] = {"a", "b", "c"};
+  auto random_path = [&](std::size_t max_depth) {
+    std::string path;
+    for (std::size_t i = below(max_depth + 1); i > 0; --i) {
+      path += '/';
+      path += kSegments[below(3)];
+    }
+    return path.empty() ? std::string("/") : path;
+  };
+  std::size_t listed_total = 0;
+  for (int round = 0; round < 40; ++round) {
+    const std::size_t subject_pool = round % 2 == 0 ? 20 : 120;
+    DittoPolicyDocument document;
+    for (std::size_t e = 0; e < 8; ++e) {
+      DittoPolicyEntry entry;
+      entry.label = Numbered("e", e);
+      for (std::size_t s = 0; s < subject_pool; ++s) {
+        if (below(2) == 0) entry.subjects.push_back({Numbered("s:", s), "t"});
+      }
+      if (entry.subjects.empty()) entry.subjects.push_back({"s:0", "t"});
+      for (std::size_t r = 1 + below(3); r > 0; --r) {
+        DittoResourceGrant grant;
+        grant.type = DittoResourceType::kMessage;
+        grant.path = random_path(3);
+        grant.grant = static_cast<DittoPermissionSet>(below(4));
+        grant.revoke = below(3) == 0 ? static_cast<DittoPermissionSet>(below(4)) : 0;
+        entry.resources.push_back(grant);
+      }
+      document.entries.push_back(std::move(entry));
+    }
+    const CompiledDittoPolicy policy = CompiledDittoPolicy::Compile(document);
+    for (int q = 0; q < 20; ++q) {
+      const std::string resource = "message:" + random_path(4);
+      std::vector<std::string> listed;
+      policy.ForEachSubjectWithPermission(resource, DittoPermission::kRead,
+                                          [&](std::string_view s) { listed.emplace_back(s); });
+      std::sort(listed.begin(), listed.end());
+      std::vector<std::string> reference;
+      for (std::size_t s = 0; s < subject_pool; ++s) {
+        const std::string subject = Numbered("s:", s);
+        if (policy.FindSubject(subject) &&
+            ReferenceCheck(document, {subject}, resource, kReadPermission,
+                           DittoCheckMode::kUnrestricted)) {
+          reference.push_back(subject);
+        }
+      }
+      std::sort(reference.begin(), reference.end());
+      ASSERT_EQ(listed, reference) << "round " << round << " resource " << resource;
+      listed_total += listed.size();
+    }
+  }
+  EXPECT_GT(listed_total, 1000u);  // the policies do grant READ to many subjects
+}
+
 }  // namespace
 }  // namespace sb::policy
