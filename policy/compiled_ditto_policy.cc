@@ -500,7 +500,7 @@ bool CompiledDittoPolicy::EvaluateByteLanes(const internal::DittoPath& path,
                                             DittoPermissionSet permissions,
                                             DittoCheckMode mode) const noexcept {
   static_assert(kBitsetsPerNode == sizeof(std::uint64_t));
-  const std::uint64_t spread = entries * 0x0101010101010101ull;
+  const std::uint64_t spread = entries * internal::kEveryByte;
   const auto hits = [&](std::uint32_t node) {
     return LoadWord(node_bits_ + node * kBitsetsPerNode, 0) & spread;
   };
@@ -541,12 +541,6 @@ bool CompiledDittoPolicy::EvaluateByteLanes(const internal::DittoPath& path,
 // is deeper than their deepest revoke, as Evaluate decides one class at a time.
 std::uint64_t CompiledDittoPolicy::ClassesWithPermission(const internal::DittoPath& path,
                                                          DittoPermission permission) const noexcept {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
-  constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
-  // Multiplying per-byte high bits by this gathers byte i's as bit 56 + i (no other product
-  // term reaches bits 56-63, and none carries).
-  constexpr std::uint64_t kGatherHighBits = 0x0002040810204081ull;
   const auto p = static_cast<std::size_t>(permission);
   const auto bitset = [&](std::uint32_t node, std::size_t kind) -> std::uint64_t {
     return (LoadWord(node_bits_ + node * kBitsetsPerNode, 0) >> (8 * (kind * kDittoPermissionCount + p))) & 0xff;
@@ -559,9 +553,8 @@ std::uint64_t CompiledDittoPolicy::ClassesWithPermission(const internal::DittoPa
     const std::uint64_t classes = LoadWord(class_bits_ + first, 0) & valid;
     // Bit i: class first + i has an entry in `lane`.
     const auto naming = [classes](std::uint64_t lane) -> std::uint64_t {
-      const std::uint64_t common = classes & (lane * kOnes);
-      const std::uint64_t nonzero = (((common & kLow7) + kLow7) | common) & kHighBits;
-      return (nonzero * kGatherHighBits) >> 56;
+      return std::uint64_t{internal::GatherByteMask(
+          internal::NonZeroBytes(classes & (lane * internal::kEveryByte)))};
     };
     std::uint64_t allowed = 0;
     for (std::size_t i = 0; i < path.length; ++i) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "policy/internal/bytes.h"
 #include "policy/internal/json_fields.h"
 
 namespace sb::policy {
@@ -40,22 +41,18 @@ bool IsValidNamespace(std::string_view ns) noexcept {
 // True if `path` holds a byte < 0x20 or 0x7f, or an empty segment ("//"). Runs on every
 // decision, so it works eight bytes at a time.
 bool HasControlByteOrEmptySegment(std::string_view path) noexcept {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
-  constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
-  // Exact per-byte mask (high bit set) of the zero bytes of `word`.
-  const auto zero_bytes = [](std::uint64_t word) {
-    return ~(((word & kLow7) + kLow7) | word | kLow7);
-  };
+  using internal::kEveryByte;
+  using internal::kHighBits;
+  using internal::ZeroBytes;
   const char* p = path.data();
   std::size_t n = path.size();
   bool previous_slash = false;  // the last byte of the previous word was '/'
   while (n >= 8) {
     std::uint64_t word;
     std::memcpy(&word, p, 8);
-    const std::uint64_t below_space = (word - 0x20 * kOnes) & ~word & kHighBits;
-    const std::uint64_t del = zero_bytes(word ^ (0x7f * kOnes));
-    const std::uint64_t slashes = zero_bytes(word ^ ('/' * kOnes));
+    const std::uint64_t below_space = (word - 0x20 * kEveryByte) & ~word & kHighBits;
+    const std::uint64_t del = ZeroBytes(word ^ (0x7f * kEveryByte));
+    const std::uint64_t slashes = ZeroBytes(word ^ ('/' * kEveryByte));
     // Little-endian: byte i+1 sits 8 bits above byte i.
     const bool adjacent = (slashes & (slashes >> 8)) != 0 || (previous_slash && (slashes & 0x80));
     if (below_space != 0 || del != 0 || adjacent) return true;

@@ -31,6 +31,28 @@ inline std::uint64_t LoadPrefix(std::string_view text) noexcept {
   return byte(0) | (byte(n / 2) << (8 * (n / 2))) | (byte(n - 1) << (8 * (n - 1)));
 }
 
+// ---- Eight bytes at a time (SWAR) -------------------------------------------------------
+// Per-byte results are "byte masks": the high bit of each byte that qualifies.
+
+inline constexpr std::uint64_t kEveryByte = 0x0101010101010101ull;  // times b: b in every byte
+inline constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+
+// The bytes of `word` that are zero (exact: no carries between bytes).
+inline std::uint64_t ZeroBytes(std::uint64_t word) noexcept {
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  return ~(((word & kLow7) + kLow7) | word | kLow7);
+}
+
+inline std::uint64_t NonZeroBytes(std::uint64_t word) noexcept {
+  return ZeroBytes(word) ^ kHighBits;
+}
+
+// A byte mask as eight bits, byte i's as bit i. The multiplication moves byte i's high bit
+// to bit 56 + i; no other product term reaches bits 56-63, and none carries.
+inline unsigned GatherByteMask(std::uint64_t byte_mask) noexcept {
+  return static_cast<unsigned>((byte_mask * 0x0002040810204081ull) >> 56);
+}
+
 inline bool BytesEqual(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   std::size_t i = 0;

@@ -227,6 +227,28 @@ TEST(ParseDittoResourceKey, AgreesWithAByteByByteReadingOfRandomPaths) {
   }
 }
 
+TEST(InternalBytes, ByteMasksAgreeWithAByteByByteReading) {
+  std::mt19937_64 rng(3);
+  for (int round = 0; round < 100000; ++round) {
+    std::uint64_t word = 0;
+    std::uint64_t zero = 0;
+    unsigned gathered_zero = 0;
+    for (int i = 0; i < 8; ++i) {
+      // Zero, 0x80, 0x01 and 0xff bytes are the ones a carry between bytes would get wrong.
+      static constexpr std::uint8_t kEdgy[] = {0x00, 0x80, 0x01, 0xff, 0x7f};
+      const std::uint64_t byte = rng() % 3 == 0 ? kEdgy[rng() % 5] : rng() & 0xff;
+      word |= byte << (8 * i);
+      if (byte == 0) {
+        zero |= std::uint64_t{0x80} << (8 * i);
+        gathered_zero |= 1u << i;
+      }
+    }
+    ASSERT_EQ(internal::ZeroBytes(word), zero) << std::hex << word;
+    ASSERT_EQ(internal::NonZeroBytes(word), zero ^ internal::kHighBits) << std::hex << word;
+    ASSERT_EQ(internal::GatherByteMask(zero), gathered_zero) << std::hex << word;
+  }
+}
+
 TEST(InternalBytes, LoadPrefixIsTheZeroPaddedLittleEndianPrefix) {
   const std::string text = "abcdefghijk";
   for (std::size_t n = 0; n <= text.size(); ++n) {
