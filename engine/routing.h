@@ -42,8 +42,6 @@ struct LocalSubscriberHash {
 
 class Routing {
  public:
-  explicit Routing(uint16_t self) : self_(self) {}
-
   // Returns true when `filter` had no local subscriber before (tell the other shards).
   bool Subscribe(std::string_view filter, const LocalSubscriber& subscriber) {
     return local_.Insert(filter, subscriber);
@@ -69,7 +67,6 @@ class Routing {
   }
 
  private:
-  uint16_t self_;
   mqtt::TopicTrie<LocalSubscriber, LocalSubscriberHash> local_;
   mqtt::TopicTrie<uint16_t> interest_;
 };

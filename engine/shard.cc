@@ -32,8 +32,7 @@ Shard::Shard(ShardSet* set, uint16_t id, const Config* config)
       config_(config),
       inbox_(set->size()),
       timers_(10, 1024),
-      buffers_(4096, 4096),
-      routing_(id) {
+      buffers_(4096, 4096) {
   drain_timer_.callback = &Shard::OnDrainTimer;
   UpdateClock();
   timers_.Start(now_ms_);

@@ -17,7 +17,7 @@ TEST(RoutingTest, OwnerShardIsStableAndSpread) {
 }
 
 TEST(RoutingTest, InterestTransitionsAndShardMask) {
-  Routing routing(0);
+  Routing routing;
   auto* a = reinterpret_cast<Session*>(0x10);
   auto* b = reinterpret_cast<Session*>(0x20);
   EXPECT_TRUE(routing.Subscribe("sensors/+/temp", {a, 1, false}));
