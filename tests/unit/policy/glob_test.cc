@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,34 @@ TEST(GlobMatch, PathologicalPatternStaysFast) {
   EXPECT_FALSE(Matches(pattern, text));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 500);
+}
+
+// GlobMatch against the independent plain-text matcher on random patterns of every shape
+// (no variables: SimpleGlobMatch has none).
+TEST(GlobMatch, AgreesWithPlainTextMatchingOnRandomPatterns) {
+  std::mt19937 rng(11);
+  const auto random_text = [&](const char* alphabet, std::size_t alphabet_size, std::size_t max) {
+    std::string out;
+    for (std::size_t n = std::uniform_int_distribution<std::size_t>(0, max)(rng); n > 0; --n) {
+      out.push_back(alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet_size - 1)(rng)]);
+    }
+    return out;
+  };
+  std::size_t matched = 0;
+  for (int round = 0; round < 20000; ++round) {
+    // A literal, a literal and one trailing `*`, or anything (the shapes conditions take).
+    std::string pattern = random_text("ab/", 3, 6);
+    if (round % 3 == 1) pattern += '*';
+    if (round % 3 == 2) pattern += random_text("ab/*?", 5, 6);
+    const std::string text = random_text("ab/", 3, 9);
+    std::string arena;
+    std::vector<GlobToken> tokens;
+    ASSERT_EQ(TokenizePattern(pattern, /*wildcards=*/true, &arena, &tokens), "");
+    const bool expected = SimpleGlobMatch(pattern, text, /*ignore_case=*/false);
+    ASSERT_EQ(GlobMatch(tokens, arena, text, VariableValues{}), expected) << pattern << " " << text;
+    matched += expected;
+  }
+  EXPECT_GT(matched, 1000u);
 }
 
 TEST(SimpleGlobMatch, ActionPatterns) {
