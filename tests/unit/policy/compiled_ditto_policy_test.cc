@@ -292,20 +292,43 @@ bool ReferenceCheck(const DittoPolicyDocument& document, const std::set<std::str
   return true;
 }
 
-TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
-  std::mt19937 rng(77);
-  auto below = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
-  static constexpr std::string_view kSegments[] = {"a", "b", "c"};
-  static constexpr std::string_view kTypes[] = {"thing", "message", "policy"};
-  auto random_path = [&](std::size_t max_depth, bool allow_unknown) {
+// Random policy material for the differential tests below, from one seeded generator.
+class RandomDitto {
+ public:
+  explicit RandomDitto(unsigned seed) : rng_(seed) {}
+
+  std::size_t Below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+
+  // "/" followed by 0..max_depth segments of a, b, c ("z", which no policy names, one time
+  // in six when allow_unknown); "/" alone for none.
+  std::string Path(std::size_t max_depth, bool allow_unknown = false) {
+    static constexpr std::string_view kSegments[] = {"a", "b", "c"};
     std::string path;
-    const std::size_t depth = below(max_depth + 1);
-    for (std::size_t i = 0; i < depth; ++i) {
+    for (std::size_t depth = Below(max_depth + 1); depth > 0; --depth) {
       path += '/';
-      path += (allow_unknown && below(6) == 0) ? std::string_view("z") : kSegments[below(3)];
+      path += (allow_unknown && Below(6) == 0) ? std::string_view("z") : kSegments[Below(3)];
     }
     return path.empty() ? std::string("/") : path;
-  };
+  }
+
+  // Random grants on `path`, and one time in three random revokes.
+  DittoResourceGrant Grant(DittoResourceType type, std::string path) {
+    DittoResourceGrant grant;
+    grant.type = type;
+    grant.path = std::move(path);
+    grant.grant = static_cast<DittoPermissionSet>(Below(4));
+    grant.revoke = Below(3) == 0 ? static_cast<DittoPermissionSet>(Below(4)) : 0;
+    return grant;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
+  RandomDitto random(77);
+  auto below = [&](std::size_t n) { return random.Below(n); };
+  static constexpr std::string_view kTypes[] = {"thing", "message", "policy"};
   std::size_t trues = 0;
   std::size_t falses = 0;
   for (int round = 0; round < 300; ++round) {
@@ -326,12 +349,8 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
       }
       const std::size_t resources = 1 + below(4);
       for (std::size_t r = 0; r < resources; ++r) {
-        DittoResourceGrant grant;
-        grant.type = static_cast<DittoResourceType>(below(2));  // thing or message
-        grant.path = random_path(3, false);
-        grant.grant = static_cast<DittoPermissionSet>(below(4));
-        grant.revoke = below(3) == 0 ? static_cast<DittoPermissionSet>(below(4)) : 0;
-        entry.resources.push_back(grant);
+        const auto type = static_cast<DittoResourceType>(below(2));  // thing or message
+        entry.resources.push_back(random.Grant(type, random.Path(3)));
       }
       document.entries.push_back(std::move(entry));
     }
@@ -345,7 +364,7 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
       const std::vector<std::string> subject_names(subject_set.begin(), subject_set.end());
       const std::vector<std::string_view> subjects(subject_names.begin(), subject_names.end());
       const std::string resource =
-          std::string(kTypes[below(3)]) + ":" + random_path(4, true);
+          std::string(kTypes[below(3)]) + ":" + random.Path(4, /*allow_unknown=*/true);
       const auto permissions = static_cast<DittoPermissionSet>(1 + below(3));
       const DittoCheckMode mode = below(2) ? DittoCheckMode::kPartial : DittoCheckMode::kUnrestricted;
       const bool expected = ReferenceCheck(document, subject_set, resource, permissions, mode);
@@ -380,17 +399,8 @@ TEST(CompiledDittoPolicy, AgreesWithWeightedVisitorOnRandomPolicies) {
 // by 20 or 120 subjects in random combinations, so there are more than 8 classes (several
 // words of classes evaluated at once) or more than 64 (evaluated one by one).
 TEST(CompiledDittoPolicy, FanOutOverManyClassesAgreesWithWeightedVisitor) {
-  std::mt19937 rng(1234);
-  auto below = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
-  static constexpr std::string_view kSegments[] = {"a", "b", "c"};
-  auto random_path = [&](std::size_t max_depth) {
-    std::string path;
-    for (std::size_t i = below(max_depth + 1); i > 0; --i) {
-      path += '/';
-      path += kSegments[below(3)];
-    }
-    return path.empty() ? std::string("/") : path;
-  };
+  RandomDitto random(1234);
+  auto below = [&](std::size_t n) { return random.Below(n); };
   std::size_t listed_total = 0;
   for (int round = 0; round < 40; ++round) {
     const std::size_t subject_pool = round % 2 == 0 ? 20 : 120;
@@ -403,18 +413,13 @@ TEST(CompiledDittoPolicy, FanOutOverManyClassesAgreesWithWeightedVisitor) {
       }
       if (entry.subjects.empty()) entry.subjects.push_back({"s:0", "t"});
       for (std::size_t r = 1 + below(3); r > 0; --r) {
-        DittoResourceGrant grant;
-        grant.type = DittoResourceType::kMessage;
-        grant.path = random_path(3);
-        grant.grant = static_cast<DittoPermissionSet>(below(4));
-        grant.revoke = below(3) == 0 ? static_cast<DittoPermissionSet>(below(4)) : 0;
-        entry.resources.push_back(grant);
+        entry.resources.push_back(random.Grant(DittoResourceType::kMessage, random.Path(3)));
       }
       document.entries.push_back(std::move(entry));
     }
     const CompiledDittoPolicy policy = CompiledDittoPolicy::Compile(document);
     for (int q = 0; q < 20; ++q) {
-      const std::string resource = "message:" + random_path(4);
+      const std::string resource = "message:" + random.Path(4);
       std::vector<std::string> listed;
       policy.ForEachSubjectWithPermission(resource, DittoPermission::kRead,
                                           [&](std::string_view s) { listed.emplace_back(s); });
