@@ -34,6 +34,7 @@ Shard::Shard(ShardSet* set, uint16_t id, const Config* config)
       timers_(10, 1024),
       buffers_(4096, 4096) {
   drain_timer_.callback = &Shard::OnDrainTimer;
+  drain_timer_.shard = this;
   UpdateClock();
   timers_.Start(now_ms_);
 }
@@ -677,8 +678,7 @@ void Shard::BeginDrain() {
 }
 
 void Shard::OnDrainTimer(Timer* timer) {
-  Shard* self = reinterpret_cast<Shard*>(reinterpret_cast<char*>(timer) - offsetof(Shard, drain_timer_));
-  self->FinishDrain();
+  static_cast<DrainTimer*>(timer)->shard->FinishDrain();
 }
 
 void Shard::FinishDrain() {

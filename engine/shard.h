@@ -239,7 +239,11 @@ class Shard {
   bool draining_ = false;
   bool drained_ = false;
   bool stopping_ = false;
-  Timer drain_timer_;
+  // The timer knows its shard: Shard is not standard-layout, so offsetof cannot find it.
+  struct DrainTimer : Timer {
+    Shard* shard = nullptr;
+  };
+  DrainTimer drain_timer_;
   size_t pending_confirmations_ = 0;       // direct messages waiting for a PUBACK here
 
   std::vector<Connection*> connections_;   // slot table, index = Connection::index
