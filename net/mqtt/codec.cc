@@ -503,7 +503,7 @@ Status DecodePublishResponse(Version version, uint8_t flags, std::span<const uin
     return reader.empty() ? kOk : Malformed("remaining length must be 2");
   }
   if (reader.empty()) return kOk;  // Success, no properties [MQTT 5.0 3.4.2.1]
-  uint8_t code;
+  uint8_t code = 0;  // read below: the reader is not empty
   reader.ReadByte(&code);
   if (!IsPublishResponseReason(kType, code)) return ProtocolError("invalid reason code");
   out->reason_code = static_cast<ReasonCode>(code);
@@ -1218,7 +1218,7 @@ DecodeStatus DecodeDisconnect(Version version, uint8_t flags, std::span<const ui
   if (flags != 0) return Malformed("reserved fixed-header flags are wrong");
   Reader reader(body);
   if (reader.empty()) return kOk;  // Normal disconnection [MQTT 5.0 3.14.2.1]
-  uint8_t code;
+  uint8_t code = 0;  // read below: the reader is not empty
   reader.ReadByte(&code);
   if (!IsDisconnectReason(code)) return ProtocolError("invalid DISCONNECT reason code");
   out->reason_code = static_cast<ReasonCode>(code);
@@ -1234,7 +1234,7 @@ DecodeStatus DecodeAuth(Version version, uint8_t flags, std::span<const uint8_t>
   if (flags != 0) return Malformed("reserved fixed-header flags are wrong");
   Reader reader(body);
   if (reader.empty()) return kOk;  // Success, no properties [MQTT 5.0 3.15.2.1]
-  uint8_t code;
+  uint8_t code = 0;  // read below: the reader is not empty
   reader.ReadByte(&code);
   if (!IsAuthReason(code)) return ProtocolError("invalid AUTH reason code");
   out->reason_code = static_cast<ReasonCode>(code);
