@@ -86,6 +86,36 @@ bool Intersects(const std::byte* lane, const std::uint64_t* entries, std::size_t
   return any != 0;
 }
 
+// Ditto's rule for the pooled entries on `path`, per permission in `permissions`: the
+// deepest grant at or above the path wins unless a revoke is at least as deep; on an exact
+// path, anything strictly below is deeper still, so a revoke there defeats an unrestricted
+// check and a grant there satisfies a partial one. `named(node, kind, permission)` says
+// whether that bitset of the node names one of the entries.
+template <typename Named>
+bool EvaluatePath(const internal::DittoPath& path, DittoPermissionSet permissions,
+                  DittoCheckMode mode, Named&& named) noexcept {
+  for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
+    if ((permissions & (1u << p)) == 0) continue;
+    // Deepest grant and revoke at or above the path (depth = index + 1; 0 = none).
+    std::size_t granted = 0;
+    std::size_t revoked = 0;
+    for (std::size_t i = 0; i < path.length; ++i) {
+      if (named(path.nodes[i], kGrantHere, p)) granted = i + 1;
+      if (named(path.nodes[i], kRevokeHere, p)) revoked = i + 1;
+    }
+    if (path.exact) {
+      const std::uint32_t last = path.nodes[path.length - 1];
+      if (mode == DittoCheckMode::kUnrestricted) {
+        if (named(last, kRevokeBelow, p)) return false;
+      } else if (named(last, kGrantBelow, p)) {
+        continue;
+      }
+    }
+    if (granted == 0 || granted <= revoked) return false;
+  }
+  return true;
+}
+
 std::size_t LaneBytes(std::size_t entries, std::size_t words) noexcept {
   if (entries <= 8) return 1;
   if (entries <= 16) return 2;
@@ -466,71 +496,22 @@ void CompiledDittoPolicy::AddClassEntries(std::uint32_t subject_class,
 bool CompiledDittoPolicy::Evaluate(const internal::DittoPath& path, const std::uint64_t* entries,
                                    DittoPermissionSet permissions,
                                    DittoCheckMode mode) const noexcept {
-  if (lane_bytes_ == 1) return EvaluateByteLanes(path, entries[0], permissions, mode);
-  for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-    if ((permissions & (1u << p)) == 0) continue;
-    // Deepest grant and revoke at or above the path (depth = index + 1; 0 = none).
-    std::size_t granted = 0;
-    std::size_t revoked = 0;
-    for (std::size_t i = 0; i < path.length; ++i) {
-      if (Intersects(NodeBitset(path.nodes[i], kGrantHere, p), entries, words_)) granted = i + 1;
-      if (Intersects(NodeBitset(path.nodes[i], kRevokeHere, p), entries, words_)) revoked = i + 1;
-    }
-    if (path.exact) {
-      // Anything strictly below is deeper than anything at or above: a revoke there defeats
-      // an unrestricted check, a grant there satisfies a partial one.
-      const std::uint32_t last = path.nodes[path.length - 1];
-      if (mode == DittoCheckMode::kUnrestricted) {
-        if (Intersects(NodeBitset(last, kRevokeBelow, p), entries, words_)) return false;
-      } else if (Intersects(NodeBitset(last, kGrantBelow, p), entries, words_)) {
-        continue;
-      }
-    }
-    // The deepest grant wins unless a revoke is at least as deep.
-    if (granted == 0 || granted <= revoked) return false;
+  if (lane_bytes_ == 1) {
+    // Up to 8 entries: a node's eight one-byte bitsets are one 64-bit word, byte
+    // kind * 2 + permission. ANDed with the caller's entries copied into every byte, it says
+    // which of them name one of its entries.
+    static_assert(kBitsetsPerNode == sizeof(std::uint64_t));
+    const std::uint64_t spread = entries[0] * internal::kEveryByte;
+    return EvaluatePath(path, permissions, mode, [&](std::uint32_t node, std::size_t kind,
+                                                     std::size_t permission) {
+      const std::uint64_t hits = LoadWord(node_bits_ + node * kBitsetsPerNode, 0) & spread;
+      return ((hits >> (8 * (kind * kDittoPermissionCount + permission))) & 0xff) != 0;
+    });
   }
-  return true;
-}
-
-// Evaluate for policies of up to 8 entries (one-byte lanes, most policies): a node's eight
-// bitsets are then one 64-bit word, byte kind * 2 + permission. ANDed with the caller's
-// entries copied into every byte, the word says at once which of them name one of its entries.
-bool CompiledDittoPolicy::EvaluateByteLanes(const internal::DittoPath& path,
-                                            std::uint64_t entries,
-                                            DittoPermissionSet permissions,
-                                            DittoCheckMode mode) const noexcept {
-  static_assert(kBitsetsPerNode == sizeof(std::uint64_t));
-  const std::uint64_t spread = entries * internal::kEveryByte;
-  const auto hits = [&](std::uint32_t node) {
-    return LoadWord(node_bits_ + node * kBitsetsPerNode, 0) & spread;
-  };
-  const auto has = [](std::uint64_t node_hits, std::size_t kind, std::size_t permission) {
-    return ((node_hits >> (8 * (kind * kDittoPermissionCount + permission))) & 0xff) != 0;
-  };
-  // Deepest grant and revoke at or above the path per permission (depth = index + 1).
-  std::size_t granted[kDittoPermissionCount] = {};
-  std::size_t revoked[kDittoPermissionCount] = {};
-  std::uint64_t last = 0;
-  for (std::size_t i = 0; i < path.length; ++i) {
-    last = hits(path.nodes[i]);
-    for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-      if (has(last, kGrantHere, p)) granted[p] = i + 1;
-      if (has(last, kRevokeHere, p)) revoked[p] = i + 1;
-    }
-  }
-  for (std::size_t p = 0; p < kDittoPermissionCount; ++p) {
-    if ((permissions & (1u << p)) == 0) continue;
-    if (path.exact) {
-      // As in Evaluate: anything strictly below is deeper than anything at or above.
-      if (mode == DittoCheckMode::kUnrestricted) {
-        if (has(last, kRevokeBelow, p)) return false;
-      } else if (has(last, kGrantBelow, p)) {
-        continue;
-      }
-    }
-    if (granted[p] == 0 || granted[p] <= revoked[p]) return false;
-  }
-  return true;
+  return EvaluatePath(path, permissions, mode, [&](std::uint32_t node, std::size_t kind,
+                                                   std::size_t permission) {
+    return Intersects(NodeBitset(node, kind, permission), entries, words_);
+  });
 }
 
 // Fan-out: with one-byte lanes a class's entry set is one byte and eight classes' sets are

@@ -201,8 +201,6 @@ class CompiledDittoPolicy {
   void AddClassEntries(std::uint32_t subject_class, std::uint64_t* entries) const noexcept;
   bool Evaluate(const internal::DittoPath& path, const std::uint64_t* entries,
                 DittoPermissionSet permissions, DittoCheckMode mode) const noexcept;
-  bool EvaluateByteLanes(const internal::DittoPath& path, std::uint64_t entries,
-                         DittoPermissionSet permissions, DittoCheckMode mode) const noexcept;
   // Policies with one-byte lanes and at most kMaxClassesEvaluatedAtOnce classes: the
   // classes that hold `permission` unrestricted on `path`, as a bitmask, eight classes per
   // word operation.
