@@ -13,9 +13,14 @@ namespace {
 
 thread_local uint64_t allocations = 0;
 
-void* Allocate(std::size_t size) {
+// The nothrow forms: null when out of memory.
+void* CountedMalloc(std::size_t size) noexcept {
   ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  return std::malloc(size == 0 ? 1 : size);
+}
+
+void* Allocate(std::size_t size) {
+  if (void* p = CountedMalloc(size)) return p;
   throw std::bad_alloc();
 }
 
@@ -38,14 +43,8 @@ uint64_t ThreadAllocations() { return allocations; }
 // never pair their allocation with our free(). The sized deletes forward to free() as well.
 void* operator new(std::size_t size) { return Allocate(size); }
 void* operator new[](std::size_t size) { return Allocate(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return CountedMalloc(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return CountedMalloc(size); }
 void* operator new(std::size_t size, std::align_val_t align) { return AllocateAligned(size, align); }
 void* operator new[](std::size_t size, std::align_val_t align) { return AllocateAligned(size, align); }
 void operator delete(void* p) noexcept { std::free(p); }
