@@ -550,7 +550,8 @@ void BM_DittoUnrestrictedWrite(benchmark::State& state) {
   MeasureDecisions(state, kRequestsPerKind, decide);
 }
 
-// Live-message fan-out: which subjects may READ this message resource (precomputed list).
+// Live-message fan-out: which subjects may READ this message resource (one walk, then every
+// subject class evaluated over it).
 void BM_DittoSubjectsWithRead(benchmark::State& state) {
   const DittoCorpus& corpus = Ditto();
   const auto lookup = [&](std::size_t k) {  // returns the number of subjects found

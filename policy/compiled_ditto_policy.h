@@ -181,7 +181,7 @@ class CompiledDittoPolicy {
   static_assert(internal::DittoPath::kMaxNodes == kMaxPathSegments + 1);
 
   // A check on a policy that is not cached is a chain of dependent misses (subject slot,
-  // subject, class bits, each trie level and its bits); at 130-200 ns per miss
+  // subject, class bits, each trie level and its bits); at 50-200 ns per miss
   // (policy_benchmark BM_DependentLoad) the chain is the cost. Requesting the start of the
   // block up front makes the fetches overlap (perf/ab_microbench against the build without
   // it, 8 pairs: 0.83x the ns cold, pairs 0.62-1.00x; 1.03x cached). 1 and 2 KiB were no
