@@ -18,9 +18,13 @@ namespace sb::policy {
 // 1, 2 or 4 bytes for up to 8, 16 or 32 entries, else words_ 64-bit words. Most policies have
 // a handful of entries, so a node's 8 bitsets usually fit one 8-byte word instead of eight,
 // and a compiled policy shrinks (policy_benchmark: 1.9x), so more of them stay cached. At
-// node_bits_ + (index * kBitsetsPerNode + kind * kDittoPermissionCount + permission) * lane:
+// node_bits_ + (index * kBitsetsPerNode + BitsetIndex(kind, permission)) * lane:
 enum BitsetKind : std::size_t { kGrantHere = 0, kRevokeHere = 1, kGrantBelow = 2, kRevokeBelow = 3 };
 inline constexpr std::size_t kBitsetsPerNode = 4 * kDittoPermissionCount;
+// Position of bitset (kind, permission) among a node's kBitsetsPerNode.
+constexpr std::size_t BitsetIndex(std::size_t kind, std::size_t permission) noexcept {
+  return kind * kDittoPermissionCount + permission;
+}
 // A lane is read as whole 64-bit words, so a narrow one reads into the lanes after it: each
 // bitset section ends with this many zero bytes to keep those reads inside the block.
 inline constexpr std::size_t kLoadPadding = sizeof(std::uint64_t) - 1;
@@ -84,6 +88,18 @@ bool Intersects(const std::byte* lane, const std::uint64_t* entries, std::size_t
   std::uint64_t any = 0;
   for (std::size_t w = 0; w < words; ++w) any |= LoadWord(lane, w) & entries[w];
   return any != 0;
+}
+
+// One-byte lanes (up to 8 entries): node `node`'s eight bitsets as one word, bitset
+// BitsetIndex(kind, permission) in byte ByteLane reads.
+static_assert(kBitsetsPerNode == sizeof(std::uint64_t));
+inline std::uint64_t NodeByteLanes(const std::byte* node_bits, std::uint32_t node) noexcept {
+  return LoadWord(node_bits + node * kBitsetsPerNode, 0);
+}
+
+inline std::uint64_t ByteLane(std::uint64_t node_lanes, std::size_t kind,
+                              std::size_t permission) noexcept {
+  return (node_lanes >> (8 * BitsetIndex(kind, permission))) & 0xff;
 }
 
 // Ditto's rule for the pooled entries on `path`, per permission in `permissions`: the
@@ -180,7 +196,7 @@ class DittoTrieBuilder {
   };
 
   std::uint64_t* Bitset(std::uint32_t node, std::size_t kind, std::size_t permission) {
-    return nodes_[node].bits.data() + (kind * kDittoPermissionCount + permission) * words_;
+    return nodes_[node].bits.data() + BitsetIndex(kind, permission) * words_;
   }
 
   std::uint32_t NewNode(std::string segment) {
@@ -346,9 +362,7 @@ class DittoTrieBuilder {
     out->class_count_ = class_first_member_.size() - 1;
     out->words_ = words_;
     out->lane_bytes_ = lane_bytes_;
-    out->lane_mask_ = lane_bytes_ >= sizeof(std::uint64_t)
-                          ? ~std::uint64_t{0}
-                          : (std::uint64_t{1} << (8 * lane_bytes_)) - 1;
+    out->lane_mask_ = internal::LowBytesMask(lane_bytes_);
   }
 
   std::size_t words_ = 1;
@@ -480,7 +494,7 @@ bool CompiledDittoPolicy::WalkPath(const DittoResourceKey& key, internal::DittoP
 const std::byte* CompiledDittoPolicy::NodeBitset(std::uint32_t node, std::size_t kind,
                                                  std::size_t permission) const noexcept {
   return node_bits_ +
-         (node * kBitsetsPerNode + kind * kDittoPermissionCount + permission) * lane_bytes_;
+         (node * kBitsetsPerNode + BitsetIndex(kind, permission)) * lane_bytes_;
 }
 
 void CompiledDittoPolicy::AddClassEntries(std::uint32_t subject_class,
@@ -497,15 +511,12 @@ bool CompiledDittoPolicy::Evaluate(const internal::DittoPath& path, const std::u
                                    DittoPermissionSet permissions,
                                    DittoCheckMode mode) const noexcept {
   if (lane_bytes_ == 1) {
-    // Up to 8 entries: a node's eight one-byte bitsets are one 64-bit word, byte
-    // kind * 2 + permission. ANDed with the caller's entries copied into every byte, it says
-    // which of them name one of its entries.
-    static_assert(kBitsetsPerNode == sizeof(std::uint64_t));
+    // Up to 8 entries: a node's eight one-byte bitsets are one 64-bit word. ANDed with the
+    // caller's entries copied into every byte, it says which of them name one of its entries.
     const std::uint64_t spread = entries[0] * internal::kEveryByte;
     return EvaluatePath(path, permissions, mode, [&](std::uint32_t node, std::size_t kind,
                                                      std::size_t permission) {
-      const std::uint64_t hits = LoadWord(node_bits_ + node * kBitsetsPerNode, 0) & spread;
-      return ((hits >> (8 * (kind * kDittoPermissionCount + permission))) & 0xff) != 0;
+      return ByteLane(NodeByteLanes(node_bits_, node) & spread, kind, permission) != 0;
     });
   }
   return EvaluatePath(path, permissions, mode, [&](std::uint32_t node, std::size_t kind,
@@ -524,14 +535,13 @@ std::uint64_t CompiledDittoPolicy::ClassesWithPermission(const internal::DittoPa
                                                          DittoPermission permission) const noexcept {
   const auto p = static_cast<std::size_t>(permission);
   const auto bitset = [&](std::uint32_t node, std::size_t kind) -> std::uint64_t {
-    return (LoadWord(node_bits_ + node * kBitsetsPerNode, 0) >> (8 * (kind * kDittoPermissionCount + p))) & 0xff;
+    return ByteLane(NodeByteLanes(node_bits_, node), kind, p);
   };
   std::uint64_t allowed_classes = 0;
   for (std::size_t first = 0; first < class_count_; first += 8) {
     // Class bytes past class_count_ are padding or other sections: masked off.
     const std::size_t count = std::min<std::size_t>(8, class_count_ - first);
-    const std::uint64_t valid = count == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * count)) - 1;
-    const std::uint64_t classes = LoadWord(class_bits_ + first, 0) & valid;
+    const std::uint64_t classes = LoadWord(class_bits_ + first, 0) & internal::LowBytesMask(count);
     // Bit i: class first + i has an entry in `lane`.
     const auto naming = [classes](std::uint64_t lane) -> std::uint64_t {
       return std::uint64_t{internal::GatherByteMask(

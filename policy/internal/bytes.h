@@ -2,6 +2,7 @@
 // path segments) are short, where a libc memcmp/memchr call costs more than the work.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -41,6 +42,12 @@ inline constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
 inline std::uint64_t ZeroBytes(std::uint64_t word) noexcept {
   constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
   return ~(((word & kLow7) + kLow7) | word | kLow7);
+}
+
+// The low `bytes` bytes of a word set (all eight from 8 bytes on).
+constexpr std::uint64_t LowBytesMask(std::size_t bytes) noexcept {
+  return bytes >= sizeof(std::uint64_t) ? ~std::uint64_t{0}
+                                        : (std::uint64_t{1} << (8 * bytes)) - 1;
 }
 
 inline std::uint64_t NonZeroBytes(std::uint64_t word) noexcept {

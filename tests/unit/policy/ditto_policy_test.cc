@@ -249,6 +249,15 @@ TEST(InternalBytes, ByteMasksAgreeWithAByteByByteReading) {
   }
 }
 
+TEST(InternalBytes, LowBytesMaskSetsExactlyTheLowBytes) {
+  EXPECT_EQ(internal::LowBytesMask(0), 0u);
+  EXPECT_EQ(internal::LowBytesMask(1), 0xffu);
+  EXPECT_EQ(internal::LowBytesMask(3), 0xffffffu);
+  EXPECT_EQ(internal::LowBytesMask(7), 0x00ffffffffffffffull);
+  EXPECT_EQ(internal::LowBytesMask(8), ~std::uint64_t{0});
+  EXPECT_EQ(internal::LowBytesMask(16), ~std::uint64_t{0});
+}
+
 TEST(InternalBytes, LoadPrefixIsTheZeroPaddedLittleEndianPrefix) {
   const std::string text = "abcdefghijk";
   for (std::size_t n = 0; n <= text.size(); ++n) {
