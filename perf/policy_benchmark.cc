@@ -206,6 +206,11 @@ struct IamCorpus {
     if (c.topic_bytes != IamCase::kNoTopic) request.topic = std::string_view(text, c.topic_bytes);
     return request;
   }
+
+  // The decision of case `c`, by its principal's set.
+  Decision Decide(IotAction action, const IamCase& c) const noexcept {
+    return principals[c.principal].Decide(Request(action, c));
+  }
   std::size_t document_bytes = 0;   // the shared compiled documents
   std::size_t principal_bytes = 0;  // the per-principal sets on top of them
   std::size_t allowed[kIotActionCount] = {};
@@ -370,10 +375,7 @@ void BM_IamDecide(benchmark::State& state) {
   const IamCorpus& corpus = Iam();
   const auto action = static_cast<IotAction>(state.range(0));
   const auto& cases = corpus.cases[state.range(0)];
-  const auto decide = [&](std::size_t k) {
-    const IamCase& c = cases[k];
-    return corpus.principals[c.principal].Decide(corpus.Request(action, c));
-  };
+  const auto decide = [&](std::size_t k) { return corpus.Decide(action, cases[k]); };
   MeasureDecisions(state, kRequestsPerKind, decide);
   state.SetLabel(std::string(IotActionName(action)));
 }
@@ -413,10 +415,7 @@ void BM_IamDecideActiveSet(benchmark::State& state) {
     state.SkipWithError("no requests for the active set");
     return;
   }
-  const auto decide = [&](std::size_t k) {
-    const IamCase& c = cases[k];
-    return corpus.principals[c.principal].Decide(corpus.Request(action, c));
-  };
+  const auto decide = [&](std::size_t k) { return corpus.Decide(action, cases[k]); };
   MeasureDecisions(state, cases.size(), decide);
   state.SetLabel(std::string(IotActionName(action)));
 }
@@ -436,6 +435,13 @@ struct DittoCorpus {
   std::vector<DittoCase> cases;
   std::size_t compiled_bytes = 0;
   std::size_t allowed = 0;
+
+  // Unrestricted check of case `c` for `permission`.
+  bool Check(const DittoCase& c, DittoPermissionSet permission) const noexcept {
+    return policies[c.policy].HasPermissions(
+        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource, permission,
+        DittoCheckMode::kUnrestricted);
+  }
 
   static std::string Policy(std::mt19937& rng, std::size_t index) {
     const std::string n = std::to_string(index);
@@ -503,9 +509,7 @@ struct DittoCorpus {
         }
       }
       cases.push_back(c);
-      allowed += policies[c.policy].HasPermissions(
-          std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
-          kReadPermission, DittoCheckMode::kUnrestricted);
+      allowed += Check(c, kReadPermission);
     }
   }
 };
@@ -530,22 +534,14 @@ void BM_DittoUnrestrictedRead(benchmark::State& state) {
   for (const DittoCase& c : corpus.cases) {
     if (c.policy < state.range(0)) cases.push_back(c);
   }
-  const auto decide = [&](std::size_t k) {
-    const DittoCase& c = cases[k];
-    return corpus.policies[c.policy].HasPermissions(
-        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
-        kReadPermission, DittoCheckMode::kUnrestricted);
-  };
+  const auto decide = [&](std::size_t k) { return corpus.Check(cases[k], kReadPermission); };
   MeasureDecisions(state, cases.size(), decide);
 }
 
 void BM_DittoUnrestrictedWrite(benchmark::State& state) {
   const DittoCorpus& corpus = Ditto();
   const auto decide = [&](std::size_t k) {
-    const DittoCase& c = corpus.cases[k];
-    return corpus.policies[c.policy].HasPermissions(
-        std::span<const std::string_view>(c.subjects, c.subject_count), c.resource,
-        kWritePermission, DittoCheckMode::kUnrestricted);
+    return corpus.Check(corpus.cases[k], kWritePermission);
   };
   MeasureDecisions(state, kRequestsPerKind, decide);
 }
